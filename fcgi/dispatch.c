@@ -1,0 +1,277 @@
+/* dispatch.c: the per-request gauntlet. Nothing is written to the client
+ * before the transaction has committed or rolled back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "dispatch.h"
+#include "handler.h"
+#include "idempotency.h"
+
+#define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Writes status, headers and body. Headers are formatted with snprintf:
+ * libfcgi's own printf does not know every conversion (%zu among them). */
+static void
+write_response(FCGX_Request *fr, const struct http_response *res)
+{
+	const char *content_type = "application/json";
+	char *body = http_render_body(res, &content_type);
+	size_t body_len = body ? strlen(body) : 0;
+	int status = res->status ? res->status : 500;
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+	    "Content-Length: %zu\r\n%s%s%s%s%s\r\n",
+	    status, status_text(status), content_type, body_len,
+	    status == 405 && res->allow[0] ? "Allow: " : "",
+	    status == 405 && res->allow[0] ? res->allow : "",
+	    status == 405 && res->allow[0] ? "\r\n" : "",
+	    status != 401 ? "" : res->error == PF_ERR_UNAUTHENTICATED ?
+		"WWW-Authenticate: Bearer realm=\"personaforge\"\r\n" :
+		"WWW-Authenticate: Bearer realm=\"personaforge\", error=\"invalid_token\"\r\n",
+	    status == 503 ? "Retry-After: 2\r\n" : "");
+	if (n > 0 && (size_t)n < sizeof(head))
+		FCGX_PutStr(head, n, fr->out);
+	if (body != NULL)
+		FCGX_PutStr(body, (int)body_len, fr->out);
+	free(body);
+}
+
+/* Reads the body into req (at most HTTP_BODY_MAX bytes), draining anything
+ * longer so the connection stays usable. */
+static enum pf_error
+read_body(FCGX_Request *fr, struct http_request *req, long declared)
+{
+	char scratch[4096];
+	size_t want, got = 0;
+
+	if (declared <= 0)
+		return PF_OK;
+	if (declared > HTTP_BODY_MAX) {
+		while (FCGX_GetStr(scratch, sizeof(scratch), fr->in) > 0)
+			;
+		return PF_ERR_PAYLOAD_TOO_LARGE;
+	}
+	want = (size_t)declared;
+	req->body = malloc(want + 1);
+	if (req->body == NULL)
+		return PF_ERR_INTERNAL;
+	while (got < want) {
+		int n = FCGX_GetStr(req->body + got, (int)(want - got), fr->in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	return PF_OK;
+}
+
+static long
+content_length(const char *text)
+{
+	char *end;
+	long value;
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	value = strtol(text, &end, 10);
+	if (*end != '\0' || value < 0)
+		return -1;
+	return value;
+}
+
+static pf_time
+clock_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (pf_time)ts.tv_sec;
+}
+
+/* Everything before the database: returns PF_OK with *route set, or an
+ * error already written into res. */
+static enum pf_error
+check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_request *req,
+    struct http_response *res, const struct route **route, struct field_value *values)
+{
+	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	char raw_path[HTTP_PATH_MAX + 1];
+	char detail[HTTP_DETAIL_MAX];
+	enum pf_error err;
+	long declared;
+	size_t path_len;
+
+	req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
+	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
+	req->now = clock_now();
+	if (req->method == NULL || uri == NULL)
+		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
+	path_len = strcspn(uri, "?");
+	if (path_len > HTTP_PATH_MAX ||
+	    (memcpy(raw_path, uri, path_len), raw_path[path_len] = '\0',
+	    http_path_decode(raw_path, req->path, sizeof(req->path)) != 0))
+		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
+
+	switch (route_match(app_routes, app_route_count, req->method, req->path, route,
+	    req->path_param, sizeof(req->path_param), res->allow, sizeof(res->allow))) {
+	case ROUTE_NOT_FOUND:
+		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
+	case ROUTE_METHOD_NOT_ALLOWED:
+		return http_fail(res, PF_ERR_METHOD_NOT_ALLOWED,
+		    "This resource does not support %s.", req->method);
+	case ROUTE_FOUND:
+		break;
+	}
+
+	if ((*route)->role != ROUTE_ROLE_PUBLIC) {
+		err = auth_verify_bearer(&cfg->auth, req->authorization, req->now, &req->identity);
+		if (err == PF_ERR_UNAUTHENTICATED)
+			return http_fail(res, err, "Sign in to continue: a bearer token is required.");
+		if (err == PF_ERR_TOKEN_EXPIRED)
+			return http_fail(res, err, "Your session has expired; sign in again.");
+		if (err != PF_OK)
+			return http_fail(res, PF_ERR_INVALID_TOKEN, "The bearer token is not valid.");
+		if ((int)req->identity.role != (*route)->role)
+			return http_fail(res, PF_ERR_FORBIDDEN,
+			    "A %s token may not call this endpoint.",
+			    auth_role_name(req->identity.role));
+	}
+
+	declared = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+	if (declared < 0)
+		return http_fail(res, PF_ERR_INVALID_REQUEST, "Invalid Content-Length.");
+	if ((*route)->fields == NULL)
+		return PF_OK; /* GET and DELETE take no body; whatever was sent is ignored */
+	err = read_body(fr, req, declared);
+	if (err == PF_ERR_PAYLOAD_TOO_LARGE)
+		return http_fail(res, err, "The request body is larger than 64 KiB.");
+	if (err != PF_OK)
+		return http_fail(res, err, "The request could not be read.");
+	if (req->body_len > 0 && !http_is_json_content_type(req->content_type))
+		return http_fail(res, PF_ERR_UNSUPPORTED_MEDIA_TYPE,
+		    "Send the request body as application/json.");
+	detail[0] = '\0';
+	err = http_parse_json_body(req, detail, sizeof(detail));
+	if (err != PF_OK)
+		return http_fail(res, err, "%s", detail);
+	err = json_fields_validate(req->json, (*route)->fields,
+	    json_fields_count((*route)->fields), values, detail, sizeof(detail));
+	if (err != PF_OK)
+		return http_fail(res, err, "%s", detail);
+	if (req->idempotency_key != NULL && !idempotency_key_valid(req->idempotency_key))
+		return http_fail(res, PF_ERR_INVALID_REQUEST,
+		    "Idempotency-Key must be 1 to 255 printable ASCII characters.");
+	return PF_OK;
+}
+
+static bool
+is_business_error(enum pf_error err)
+{
+	return err != PF_OK && err != PF_ERR_UNAVAILABLE && err != PF_ERR_INTERNAL;
+}
+
+/* Runs the handler inside one transaction, retrying serialization failures
+ * and deadlocks a bounded number of times. A rule's refusal rolls back
+ * everything the handler wrote; only its idempotent answer may be kept. */
+static void
+run_in_transaction(struct handler_ctx *ctx, const struct route *route)
+{
+	struct http_response *res = ctx->res;
+	enum pf_error err = PF_OK;
+	int attempt;
+
+	for (attempt = 0; attempt < DISPATCH_ATTEMPTS; attempt++) {
+		struct idempotency_state idem;
+		bool keep;
+
+		http_response_clear(res);
+		memset(&idem, 0, sizeof(idem));
+		ctx->db->last_sqlstate[0] = '\0';
+		err = db_ensure(ctx->db);
+		if (err == PF_OK)
+			err = db_begin(ctx->db);
+		if (err != PF_OK)
+			break;
+		err = idempotency_begin(ctx, &idem);
+		if (err == PF_OK && !idem.answered) {
+			err = route->handler(ctx);
+			if (err == PF_OK || is_business_error(err)) {
+				enum pf_error store_err = idempotency_finish(ctx, &idem, err);
+				if (store_err != PF_OK)
+					err = store_err;
+			}
+		}
+		keep = err == PF_OK || idem.answered || (is_business_error(err) && idem.stored);
+		if (keep) {
+			enum pf_error commit_err = db_commit(ctx->db);
+			if (commit_err == PF_OK)
+				return;
+			err = commit_err;
+		} else {
+			db_rollback(ctx->db);
+			if (is_business_error(err))
+				return;
+		}
+		if (!db_last_error_retryable(ctx->db) && !db_last_error_unique_violation(ctx->db))
+			break;
+	}
+	http_response_clear(res);
+	if (err == PF_ERR_INTERNAL && !db_last_error_retryable(ctx->db) &&
+	    !db_last_error_unique_violation(ctx->db))
+		http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
+	else
+		http_fail(res, PF_ERR_UNAVAILABLE,
+		    "The service is temporarily unavailable; please retry shortly.");
+}
+
+void
+dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
+{
+	struct http_request req;
+	struct http_response res;
+	struct field_value values[ROUTE_FIELDS_MAX];
+	const struct route *route = NULL;
+
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	memset(values, 0, sizeof(values));
+	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
+		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
+		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
+		    auth_role_name(req.identity.role);
+		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
+		run_in_transaction(&ctx, route);
+	}
+	write_response(fr, &res);
+	http_response_clear(&res);
+	http_request_clear(&req);
+}

@@ -1,0 +1,45 @@
+/* handler.h: what a handler gets. The dispatcher has already matched the
+ * route, verified the token and role, read and validated the body, and
+ * opened the request's transaction; a handler calls the rules, writes and
+ * fills ctx->res. Returning an error rolls the transaction back. */
+#ifndef HANDLER_H
+#define HANDLER_H
+
+#include "account.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "route.h"
+
+struct handler_ctx {
+	struct db *db;
+	const struct app_config *cfg;
+	struct http_request *req;
+	struct http_response *res;
+	const struct field_value *fields;  /* indexed like the route's field table */
+	struct actor actor;                /* the caller, for the audit trail */
+};
+
+/* The route table (routes.c). */
+extern const struct route app_routes[];
+extern const size_t app_route_count;
+
+/* handlers_health.c */
+enum pf_error handle_healthz(struct handler_ctx *ctx);
+/* handlers_account.c */
+enum pf_error handle_account_get(struct handler_ctx *ctx);
+/* handlers_subscription.c */
+enum pf_error handle_subscription_cancel(struct handler_ctx *ctx);
+enum pf_error handle_subscription_resume(struct handler_ctx *ctx);
+enum pf_error handle_subscription_downgrade(struct handler_ctx *ctx);
+enum pf_error handle_scheduled_change_delete(struct handler_ctx *ctx);
+/* handlers_internal_subscriptions.c */
+enum pf_error handle_internal_subscription_create(struct handler_ctx *ctx);
+
+/* Body field tables, each ending with {NULL}. */
+extern const struct field_spec no_fields[];
+extern const struct field_spec cancel_fields[];
+extern const struct field_spec downgrade_fields[];
+extern const struct field_spec internal_subscription_fields[];
+
+#endif

@@ -1,0 +1,156 @@
+/* handlers_internal_subscriptions.c: POST /api/v1/internal/subscriptions,
+ * the payment relay's "checkout completed". Starts the paid subscription,
+ * records its first charge, grants the plan's included credits, and brings
+ * it up to date when started_at is more than a period ago. */
+#include <stdio.h>
+#include <string.h>
+#include "handler.h"
+#include "provider_event.h"
+#include "sql_account.h"
+
+const struct field_spec internal_subscription_fields[] = {
+	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
+	{"email", FIELD_STRING, true, 3, AUTH_EMAIL_MAX, NULL},
+	{"plan", FIELD_STRING, true, 1, 64, NULL},
+	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
+	{"started_at", FIELD_TIME, false, 0, 0, NULL},
+	{NULL, 0, false, 0, 0, NULL},
+};
+enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
+
+static const char endpoint[] = "internal/subscriptions";
+
+/* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
+static bool
+user_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 1 && n <= AUTH_SUB_MAX &&
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
+}
+
+static enum pf_error
+start_subscription(struct handler_ctx *ctx, struct account *acct, const struct plan *plan,
+    pf_time started_at, const char *provider_ref)
+{
+	char user_id_started[24], end_text[24];
+	const char *params[5];
+	PGresult *res = NULL;
+	json_t *after = NULL, *payload = NULL;
+	enum pf_error err;
+	struct plan free_plan;
+	char sub_id[24], amount[24], start[24], description[160], start_day[PF_RFC3339_LEN], end_day[PF_RFC3339_LEN];
+	const char *charge[9];
+
+	(void)free_plan;
+	snprintf(user_id_started, sizeof(user_id_started), "%lld", (long long)started_at);
+	snprintf(end_text, sizeof(end_text), "%lld", (long long)pf_time_add_months(started_at, 1));
+	params[0] = acct->user_id;
+	params[1] = plan->name;
+	params[2] = user_id_started;
+	params[3] = end_text;
+	params[4] = provider_ref;
+	err = db_exec(ctx->db, &sql_account_catalog, SQL_SUBSCRIPTION_INSERT, params, &res);
+	if (err != PF_OK)
+		goto out;
+	acct->subscription_id = db_int(res, 0, "id");
+	memset(&acct->sub, 0, sizeof(acct->sub));
+	acct->sub.paid = true;
+	snprintf(acct->sub.plan, sizeof(acct->sub.plan), "%s", plan->name);
+	acct->sub.plan_rank = plan->rank;
+	acct->sub.anchor = started_at;
+	acct->sub.period_index = 0;
+	acct->sub.period_start = started_at;
+	acct->sub.period_end = pf_time_add_months(started_at, 1);
+
+	snprintf(sub_id, sizeof(sub_id), "%lld", (long long)acct->subscription_id);
+	snprintf(amount, sizeof(amount), "%lld", (long long)plan->price_cents);
+	snprintf(start, sizeof(start), "%lld", (long long)started_at);
+	pf_time_format(acct->sub.period_start, start_day);
+	pf_time_format(acct->sub.period_end, end_day);
+	start_day[10] = end_day[10] = '\0';
+	snprintf(description, sizeof(description), "%s plan, monthly subscription %s to %s",
+	    plan->name, start_day, end_day);
+	charge[0] = acct->user_id;
+	charge[1] = sub_id;
+	charge[2] = "checkout";
+	charge[3] = description;
+	charge[4] = amount;
+	charge[5] = plan->currency;
+	charge[6] = start;
+	charge[7] = start;
+	charge[8] = end_text;
+	err = db_exec(ctx->db, &sql_account_catalog, SQL_CHARGE_INSERT_PERIOD, charge, NULL);
+	if (err != PF_OK)
+		goto out;
+	err = account_reset_included(ctx->db, acct, plan->included_credits, started_at, "checkout");
+	if (err != PF_OK)
+		goto out;
+	after = account_subscription_json(acct);
+	err = audit_write(ctx->db, ctx->req->now, &ctx->actor, "subscription.started",
+	    acct->user_id, NULL, after);
+	if (err != PF_OK)
+		goto out;
+	payload = json_pack("{s:O}", "subscription", after);
+	err = outbox_write(ctx->db, ctx->req->now, acct->user_id, "subscription_started", payload);
+out:
+	json_decref(after);
+	json_decref(payload);
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
+handle_internal_subscription_create(struct handler_ctx *ctx)
+{
+	const struct field_value *f = ctx->fields;
+	const char *user_id = f[SUB_USER_ID].string;
+	const char *email = f[SUB_EMAIL].string;
+	const char *provider_ref = f[SUB_PROVIDER_REF].string;
+	pf_time started_at = f[SUB_STARTED_AT].present ? f[SUB_STARTED_AT].integer : ctx->req->now;
+	struct actor system = {"system", NULL};
+	struct account acct;
+	struct plan plan;
+	bool answered;
+	enum pf_error err;
+
+	if (!user_id_valid(user_id))
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'user_id' must be 1-64 characters of A-Z a-z 0-9 _ . @ : -.");
+	if (strchr(email, '@') == NULL)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'email' must be an email address.");
+	if (started_at > ctx->req->now)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'started_at' is in the future.");
+
+	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
+	if (err != PF_OK || answered)
+		return err;
+	err = account_provision(ctx->db, user_id, email, ctx->req->now, &ctx->actor);
+	if (err == PF_OK)
+		err = account_lock(ctx->db, user_id, &acct);
+	if (err == PF_OK)
+		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+	if (err != PF_OK)
+		return err;
+	if (acct.suspended)
+		return http_fail(ctx->res, PF_ERR_ACCOUNT_SUSPENDED,
+		    "This account is suspended; a subscription cannot be started.");
+	if (acct.sub.paid)
+		return http_fail(ctx->res, PF_ERR_SUBSCRIPTION_EXISTS,
+		    "This user already has an active %s subscription.", acct.sub.plan);
+	err = plan_lookup(ctx->db, f[SUB_PLAN].string, &plan);
+	if (err == PF_ERR_UNKNOWN_PLAN)
+		return http_fail(ctx->res, err, "There is no plan named '%.64s'.", f[SUB_PLAN].string);
+	if (err != PF_OK)
+		return err;
+	if (plan.price_cents == 0)
+		return http_fail(ctx->res, PF_ERR_NOT_A_PAID_PLAN,
+		    "'%s' is not a paid plan.", plan.name);
+	err = start_subscription(ctx, &acct, &plan, started_at, provider_ref);
+	if (err == PF_OK)
+		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+	if (err != PF_OK)
+		return err;
+	http_ok(ctx->res, 201, account_json(&acct));
+	return provider_event_record(ctx, provider_ref, endpoint);
+}

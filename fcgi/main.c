@@ -1,0 +1,238 @@
+/* main.c: the account service's FastCGI application. A master process owns
+ * the listening unix socket and supervises worker processes (restarting any
+ * that dies: a malformed FastCGI record can still abort libfcgi); each
+ * worker runs a fixed number of threads, each with its own PostgreSQL
+ * connection, all accepting on the shared socket. SIGTERM drains. */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include <jansson.h>
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+
+#define LISTEN_BACKLOG 1024
+#define MAX_PROCESSES 64
+#define RESTART_PAUSE_MS 200
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+on_wake_signal(int sig)
+{
+	(void)sig; /* only interrupts a blocking accept() or read() */
+}
+
+struct worker_thread {
+	pthread_t thread;
+	int listen_fd;
+	const struct app_config *cfg;
+};
+
+static void *
+worker_thread_main(void *arg)
+{
+	struct worker_thread *wt = arg;
+	FCGX_Request request;
+	struct db db;
+
+	db_init(&db, wt->cfg->database, wt->cfg->statement_timeout_ms);
+	(void)db_ensure(&db); /* connect early; a failure is retried per request */
+	if (FCGX_InitRequest(&request, wt->listen_fd, 0) != 0)
+		return NULL;
+	while (!stop_requested && FCGX_Accept_r(&request) == 0) {
+		dispatch_request(&request, &db, wt->cfg);
+		FCGX_Finish_r(&request);
+	}
+	FCGX_Free(&request, 1);
+	db_close(&db);
+	return NULL;
+}
+
+/* A worker process: threads accept until SIGTERM, then finish their
+ * requests and exit. */
+static int
+worker_run(int listen_fd, const struct app_config *cfg)
+{
+	struct worker_thread *threads;
+	struct sigaction sa;
+	sigset_t stop_set;
+	int i, sig, started = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake_signal; /* no SA_RESTART: accept() must return EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+
+	threads = calloc((size_t)cfg->threads, sizeof(*threads));
+	if (threads == NULL)
+		return 1;
+	for (i = 0; i < cfg->threads; i++) {
+		threads[i].listen_fd = listen_fd;
+		threads[i].cfg = cfg;
+		if (pthread_create(&threads[i].thread, NULL, worker_thread_main, &threads[i]) != 0)
+			break;
+		started++;
+	}
+	if (started > 0)
+		sigwait(&stop_set, &sig);
+	stop_requested = 1;
+	FCGX_ShutdownPending();
+	for (i = 0; i < started; i++)
+		pthread_kill(threads[i].thread, SIGUSR1);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i].thread, NULL);
+	free(threads);
+	return started == cfg->threads ? 0 : 1;
+}
+
+static pid_t
+worker_spawn(int listen_fd, const struct app_config *cfg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		_exit(worker_run(listen_fd, cfg));
+	}
+	return pid;
+}
+
+static int
+socket_open(const struct app_config *cfg)
+{
+	int fd;
+
+	unlink(cfg->socket_path);
+	fd = FCGX_OpenSocket(cfg->socket_path, LISTEN_BACKLOG);
+	if (fd < 0) {
+		fprintf(stderr, "pf-account: cannot listen on %s\n", cfg->socket_path);
+		return -1;
+	}
+	/* only nginx (the socket's group) may connect */
+	if (cfg->socket_group[0] != '\0') {
+		struct group *gr = getgrnam(cfg->socket_group);
+		if (gr == NULL || chown(cfg->socket_path, (uid_t)-1, gr->gr_gid) != 0) {
+			fprintf(stderr, "pf-account: cannot give %s to group %s\n",
+			    cfg->socket_path, cfg->socket_group);
+			close(fd);
+			return -1;
+		}
+	}
+	if (chmod(cfg->socket_path, (mode_t)cfg->socket_mode) != 0) {
+		fprintf(stderr, "pf-account: chmod %s: %s\n", cfg->socket_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int
+main(void)
+{
+	struct app_config cfg;
+	pid_t workers[MAX_PROCESSES];
+	struct sigaction sa;
+	int listen_fd, i, status, alive;
+	time_t deadline;
+
+	if (config_load(&cfg) != 0)
+		return 2;
+	json_object_seed(0); /* seed jansson's hash once, before any thread */
+	if (FCGX_Init() != 0)
+		return 2;
+	listen_fd = socket_open(&cfg);
+	if (listen_fd < 0)
+		return 2;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 0; i < cfg.processes; i++)
+		workers[i] = worker_spawn(listen_fd, &cfg);
+	fprintf(stderr, "pf-account: listening on %s with %d processes x %d threads\n",
+	    cfg.socket_path, cfg.processes, cfg.threads);
+
+	while (!stop_requested) {
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0)
+			continue; /* EINTR from the stop signal */
+		for (i = 0; i < cfg.processes; i++) {
+			if (workers[i] != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				fprintf(stderr, "pf-account: worker %d died of signal %d; restarting\n",
+				    (int)pid, WTERMSIG(status));
+			else
+				fprintf(stderr, "pf-account: worker %d exited %d; restarting\n",
+				    (int)pid, WEXITSTATUS(status));
+			if (!stop_requested) {
+				sleep_ms(RESTART_PAUSE_MS);
+				workers[i] = worker_spawn(listen_fd, &cfg);
+			}
+		}
+	}
+
+	/* drain: workers finish in-flight requests; stragglers are killed */
+	for (i = 0; i < cfg.processes; i++)
+		if (workers[i] > 0)
+			kill(workers[i], SIGTERM);
+	deadline = time(NULL) + cfg.drain_seconds;
+	do {
+		alive = 0;
+		for (i = 0; i < cfg.processes; i++) {
+			if (workers[i] <= 0)
+				continue;
+			if (waitpid(workers[i], &status, WNOHANG) == workers[i])
+				workers[i] = 0;
+			else
+				alive++;
+		}
+		if (alive)
+			sleep_ms(50);
+	} while (alive && time(NULL) < deadline);
+	for (i = 0; i < cfg.processes; i++)
+		if (workers[i] > 0) {
+			kill(workers[i], SIGKILL);
+			waitpid(workers[i], &status, 0);
+		}
+	close(listen_fd);
+	unlink(cfg.socket_path);
+	config_free(&cfg);
+	fprintf(stderr, "pf-account: stopped\n");
+	return 0;
+}

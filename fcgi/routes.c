@@ -1,0 +1,22 @@
+/* routes.c: the one table mapping method + path to handler and role. nginx
+ * (nginx/) routes the same paths to this application. */
+#include "handler.h"
+
+const struct field_spec no_fields[] = {{NULL, 0, false, 0, 0, NULL}};
+
+const struct route app_routes[] = {
+	{"GET", "/healthz", ROUTE_ROLE_PUBLIC, handle_healthz, NULL},
+	{"GET", "/api/v1/account", AUTH_ROLE_USER, handle_account_get, NULL},
+	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, handle_subscription_cancel,
+	    cancel_fields},
+	{"POST", "/api/v1/subscription/resume", AUTH_ROLE_USER, handle_subscription_resume,
+	    no_fields},
+	{"POST", "/api/v1/subscription/downgrade", AUTH_ROLE_USER, handle_subscription_downgrade,
+	    downgrade_fields},
+	{"DELETE", "/api/v1/subscription/scheduled-change", AUTH_ROLE_USER,
+	    handle_scheduled_change_delete, NULL},
+	{"POST", "/api/v1/internal/subscriptions", AUTH_ROLE_SERVICE,
+	    handle_internal_subscription_create, internal_subscription_fields},
+};
+
+const size_t app_route_count = sizeof(app_routes) / sizeof(app_routes[0]);

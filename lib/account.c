@@ -1,0 +1,411 @@
+/* account.c: the account store and the billing-period rollover writer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "account.h"
+#include "sql_account.h"
+
+static void
+int_text(char *buf, size_t len, long long value)
+{
+	snprintf(buf, len, "%lld", value);
+}
+
+static json_t *
+time_json(pf_time t)
+{
+	char buf[PF_RFC3339_LEN];
+	if (pf_time_format(t, buf) != 0)
+		return json_null();
+	return json_string(buf);
+}
+
+enum pf_error
+plan_lookup(struct db *db, const char *name, struct plan *out)
+{
+	const char *params[1] = {name};
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	err = db_exec(db, &sql_account_catalog, SQL_PLAN_BY_NAME, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		err = PF_ERR_UNKNOWN_PLAN;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", db_text(res, 0, "name"));
+	out->rank = (int)db_int(res, 0, "rank");
+	out->price_cents = db_int(res, 0, "price_cents");
+	snprintf(out->currency, sizeof(out->currency), "%s", db_text(res, 0, "currency"));
+	out->included_credits = db_int(res, 0, "included_credits");
+out:
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
+account_provision(struct db *db, const char *user_id, const char *email, pf_time now,
+    const struct actor *actor)
+{
+	char now_text[24];
+	const char *params[3];
+	PGresult *res = NULL;
+	json_t *before = NULL, *after = NULL;
+	enum pf_error err;
+
+	int_text(now_text, sizeof(now_text), now);
+	params[0] = user_id;
+	params[1] = email;
+	params[2] = now_text;
+	err = db_exec(db, &sql_account_catalog, SQL_USER_PROVISION, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) == 1) {
+		const char *ledger[6] = {user_id, "included", db_text(res, 0, "included_remaining"),
+		    "grant", "free", now_text};
+		after = json_pack("{s:s, s:s?, s:s}", "id", user_id, "email", email, "plan", "free");
+		err = audit_write(db, now, actor, "user.provisioned", user_id, NULL, after);
+		if (err == PF_OK)
+			err = db_exec(db, &sql_account_catalog, SQL_LEDGER_INSERT, ledger, NULL);
+		goto out;
+	}
+	if (email == NULL)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	err = db_exec(db, &sql_account_catalog, SQL_USER_UPDATE_EMAIL, params, &res);
+	if (err != PF_OK || PQntuples(res) == 0)
+		goto out;
+	before = json_pack("{s:s?}", "email", db_text(res, 0, "old_email"));
+	after = json_pack("{s:s}", "email", email);
+	err = audit_write(db, now, actor, "user.email_changed", user_id, before, after);
+out:
+	json_decref(before);
+	json_decref(after);
+	PQclear(res);
+	return err;
+}
+
+static void
+account_from_row(const PGresult *res, struct account *out)
+{
+	const char *email = db_text(res, 0, "email");
+	const char *scheduled = db_text(res, 0, "scheduled_plan");
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->user_id, sizeof(out->user_id), "%s", db_text(res, 0, "id"));
+	out->has_email = email != NULL;
+	snprintf(out->email, sizeof(out->email), "%s", email ? email : "");
+	out->suspended = strcmp(db_text(res, 0, "status"), "suspended") == 0;
+	out->credits.included = db_int(res, 0, "included_remaining");
+	out->credits.purchased = db_int(res, 0, "purchased_remaining");
+	out->credits.included_epoch = db_int(res, 0, "included_epoch");
+	out->included_allowance = db_int(res, 0, "included_allowance");
+	out->subscription_id = db_int(res, 0, "subscription_id");
+	out->sub.paid = out->subscription_id != 0;
+	if (!out->sub.paid)
+		return;
+	snprintf(out->sub.plan, sizeof(out->sub.plan), "%s", db_text(res, 0, "plan"));
+	out->sub.plan_rank = (int)db_int(res, 0, "plan_rank");
+	out->sub.anchor = db_int(res, 0, "anchor");
+	out->sub.period_index = (int)db_int(res, 0, "period_index");
+	out->sub.period_start = db_int(res, 0, "period_start");
+	out->sub.period_end = db_int(res, 0, "period_end");
+	out->sub.cancel_at_period_end = db_bool(res, 0, "cancel_at_period_end");
+	if (scheduled != NULL) {
+		snprintf(out->sub.scheduled_plan, sizeof(out->sub.scheduled_plan), "%s", scheduled);
+		out->sub.scheduled_effective_at = out->sub.period_end;
+	}
+}
+
+enum pf_error
+account_lock(struct db *db, const char *user_id, struct account *out)
+{
+	const char *params[1] = {user_id};
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_LOCK, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		err = PF_ERR_USER_NOT_FOUND;
+		goto out;
+	}
+	account_from_row(res, out);
+out:
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
+account_save_subscription(struct db *db, const struct account *acct)
+{
+	char id[24], index[16], start[24], end[24];
+	const char *params[7];
+
+	int_text(id, sizeof(id), acct->subscription_id);
+	int_text(index, sizeof(index), acct->sub.period_index);
+	int_text(start, sizeof(start), acct->sub.period_start);
+	int_text(end, sizeof(end), acct->sub.period_end);
+	params[0] = id;
+	params[1] = acct->sub.plan;
+	params[2] = index;
+	params[3] = start;
+	params[4] = end;
+	params[5] = acct->sub.cancel_at_period_end ? "true" : "false";
+	params[6] = acct->sub.scheduled_plan[0] ? acct->sub.scheduled_plan : NULL;
+	return db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_UPDATE, params, NULL);
+}
+
+static enum pf_error
+ledger_write(struct db *db, const char *user_id, const char *balance, long long delta,
+    const char *cause, const char *ref, pf_time at)
+{
+	char delta_text[24], at_text[24];
+	const char *params[6];
+
+	if (delta == 0)
+		return PF_OK;
+	int_text(delta_text, sizeof(delta_text), delta);
+	int_text(at_text, sizeof(at_text), at);
+	params[0] = user_id;
+	params[1] = balance;
+	params[2] = delta_text;
+	params[3] = cause;
+	params[4] = ref;
+	params[5] = at_text;
+	return db_exec(db, &sql_account_catalog, SQL_LEDGER_INSERT, params, NULL);
+}
+
+enum pf_error
+account_reset_included(struct db *db, struct account *acct, int64_t allowance, pf_time at,
+    const char *ref)
+{
+	char allowance_text[24];
+	const char *params[2];
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	/* unused included credits do not roll over (policy 2) */
+	err = ledger_write(db, acct->user_id, "included", -(long long)acct->credits.included,
+	    "expire", ref, at);
+	if (err != PF_OK)
+		goto out;
+	err = ledger_write(db, acct->user_id, "included", allowance, "reset", ref, at);
+	if (err != PF_OK)
+		goto out;
+	int_text(allowance_text, sizeof(allowance_text), allowance);
+	params[0] = acct->user_id;
+	params[1] = allowance_text;
+	err = db_exec(db, &sql_account_catalog, SQL_INCLUDED_RESET, params, &res);
+	if (err != PF_OK)
+		goto out;
+	acct->credits.included = allowance;
+	acct->included_allowance = allowance;
+	acct->credits.included_epoch = db_int(res, 0, "included_epoch");
+out:
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
+account_end_subscription(struct db *db, struct account *acct, pf_time at, const char *cause,
+    const struct actor *actor)
+{
+	char id[24], at_text[24];
+	const char *params[3];
+	struct plan free_plan;
+	json_t *before = NULL, *after = NULL, *payload = NULL;
+	enum pf_error err;
+
+	err = plan_lookup(db, "free", &free_plan);
+	if (err != PF_OK)
+		goto out;
+	before = account_subscription_json(acct);
+	int_text(id, sizeof(id), acct->subscription_id);
+	int_text(at_text, sizeof(at_text), at);
+	params[0] = id;
+	params[1] = at_text;
+	params[2] = cause;
+	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_END, params, NULL);
+	if (err != PF_OK)
+		goto out;
+	err = account_reset_included(db, acct, free_plan.included_credits, at, "subscription_ended");
+	if (err != PF_OK)
+		goto out;
+	acct->subscription_id = 0;
+	memset(&acct->sub, 0, sizeof(acct->sub));
+	after = account_subscription_json(acct);
+	err = audit_write(db, at, actor, "subscription.ended", acct->user_id, before, after);
+	if (err != PF_OK)
+		goto out;
+	payload = json_pack("{s:s, s:O, s:o}", "cause", cause, "previous", before,
+	    "ended_at", time_json(at));
+	err = outbox_write(db, at, acct->user_id, "subscription_ended", payload);
+out:
+	json_decref(before);
+	json_decref(after);
+	json_decref(payload);
+	return err;
+}
+
+/* Records the charge for the period that step opens and resets the
+ * included credits to the plan's allowance. */
+static enum pf_error
+open_new_period(struct db *db, struct account *acct, const struct plan *plan,
+    const char *origin, pf_time charged_at)
+{
+	char sub_id[24], amount[24], charged[24], start[24], end[24];
+	char description[160], start_day[PF_RFC3339_LEN], end_day[PF_RFC3339_LEN];
+	const char *params[9];
+	enum pf_error err;
+
+	int_text(sub_id, sizeof(sub_id), acct->subscription_id);
+	int_text(amount, sizeof(amount), plan->price_cents);
+	int_text(charged, sizeof(charged), charged_at);
+	int_text(start, sizeof(start), acct->sub.period_start);
+	int_text(end, sizeof(end), acct->sub.period_end);
+	pf_time_format(acct->sub.period_start, start_day);
+	pf_time_format(acct->sub.period_end, end_day);
+	start_day[10] = end_day[10] = '\0';
+	snprintf(description, sizeof(description), "%c%s plan, monthly subscription %s to %s",
+	    plan->name[0] >= 'a' && plan->name[0] <= 'z' ? plan->name[0] - 'a' + 'A' : plan->name[0],
+	    plan->name + 1, start_day, end_day);
+	params[0] = acct->user_id;
+	params[1] = sub_id;
+	params[2] = origin;
+	params[3] = description;
+	params[4] = amount;
+	params[5] = plan->currency;
+	params[6] = charged;
+	params[7] = start;
+	params[8] = end;
+	err = db_exec(db, &sql_account_catalog, SQL_CHARGE_INSERT_PERIOD, params, NULL);
+	if (err != PF_OK)
+		return err;
+	return account_reset_included(db, acct, plan->included_credits, charged_at, origin);
+}
+
+enum pf_error
+account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
+    const struct actor *actor, int *steps)
+{
+	struct rollover_step step;
+	struct subscription_state next;
+	struct plan plan;
+	json_t *before = NULL, *after = NULL, *payload = NULL;
+	enum pf_error err = PF_OK;
+	int count = 0;
+
+	for (;;) {
+		json_decref(before);
+		json_decref(after);
+		json_decref(payload);
+		before = after = payload = NULL;
+		policy_rollover_next(&acct->sub, now, &step);
+		if (step.kind == ROLLOVER_NONE)
+			break;
+		count++;
+		if (step.kind == ROLLOVER_END) {
+			err = account_end_subscription(db, acct, step.at, "cancelled", actor);
+			if (err != PF_OK)
+				goto out;
+			continue;
+		}
+		err = plan_lookup(db, step.new_plan, &plan);
+		if (err != PF_OK)
+			goto out;
+		before = account_subscription_json(acct);
+		policy_rollover_apply(&acct->sub, &step, &next);
+		next.plan_rank = plan.rank;
+		acct->sub = next;
+		err = account_save_subscription(db, acct);
+		if (err != PF_OK)
+			goto out;
+		/* a renewal charge's charged_at is when the cycle records it */
+		err = open_new_period(db, acct, &plan, "renewal", now);
+		if (err != PF_OK)
+			goto out;
+		after = account_subscription_json(acct);
+		err = audit_write(db, now, actor,
+		    step.kind == ROLLOVER_CHANGE_PLAN ? "subscription.plan_changed" : "subscription.renewed",
+		    acct->user_id, before, after);
+		if (err != PF_OK)
+			goto out;
+		payload = json_pack("{s:s, s:o, s:o, s:I, s:s}", "plan", plan.name,
+		    "period_start", time_json(acct->sub.period_start),
+		    "period_end", time_json(acct->sub.period_end),
+		    "amount_cents", (json_int_t)plan.price_cents, "currency", plan.currency);
+		err = outbox_write(db, now, acct->user_id,
+		    step.kind == ROLLOVER_CHANGE_PLAN ? "subscription_plan_changed" : "subscription_renewed",
+		    payload);
+		if (err != PF_OK)
+			goto out;
+	}
+out:
+	json_decref(before);
+	json_decref(after);
+	json_decref(payload);
+	if (steps != NULL)
+		*steps = count;
+	return err;
+}
+
+enum pf_error
+account_open_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
+    struct account *out)
+{
+	struct actor actor = {"user", identity->sub};
+	struct actor system = {"system", NULL};
+	enum pf_error err;
+
+	err = account_provision(db, identity->sub, identity->has_email ? identity->email : NULL,
+	    now, &actor);
+	if (err != PF_OK)
+		return err;
+	err = account_lock(db, identity->sub, out);
+	if (err != PF_OK)
+		return err;
+	return account_bring_up_to_date(db, out, now, &system, NULL);
+}
+
+json_t *
+account_subscription_json(const struct account *acct)
+{
+	const struct subscription_state *s = &acct->sub;
+	json_t *scheduled;
+
+	if (!s->paid)
+		return json_pack("{s:s, s:s, s:n, s:n, s:b, s:n, s:n}",
+		    "plan", "free", "status", "active",
+		    "current_period_start", "current_period_end",
+		    "cancel_at_period_end", 0, "scheduled_change", "renews_at");
+	scheduled = s->scheduled_plan[0] ?
+	    json_pack("{s:s, s:o}", "plan", s->scheduled_plan, "effective_at",
+		time_json(s->period_end)) :
+	    json_null();
+	return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o, s:o}",
+	    "plan", s->plan, "status", "active",
+	    "current_period_start", time_json(s->period_start),
+	    "current_period_end", time_json(s->period_end),
+	    "cancel_at_period_end", s->cancel_at_period_end,
+	    "scheduled_change", scheduled,
+	    "renews_at", s->cancel_at_period_end ? json_null() : time_json(s->period_end));
+}
+
+json_t *
+account_json(const struct account *acct)
+{
+	return json_pack("{s:{s:s, s:s?, s:s}, s:o, s:{s:I, s:I, s:o, s:I}}",
+	    "user", "id", acct->user_id, "email", acct->has_email ? acct->email : NULL,
+	    "status", acct->suspended ? "suspended" : "active",
+	    "subscription", account_subscription_json(acct),
+	    "credits",
+	    "included_remaining", (json_int_t)acct->credits.included,
+	    "included_allowance", (json_int_t)acct->included_allowance,
+	    "included_resets_at", acct->sub.paid ? time_json(acct->sub.period_end) : json_null(),
+	    "purchased_remaining", (json_int_t)acct->credits.purchased);
+}

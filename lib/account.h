@@ -1,0 +1,68 @@
+/* account.h: loading, locking and saving a user's account (user row,
+ * balances, paid subscription), and bringing its subscription up to date
+ * with the billing-period rules before anything reads or changes it. All
+ * functions run inside the caller's transaction. */
+#ifndef ACCOUNT_H
+#define ACCOUNT_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "audit.h"
+#include "auth_jwt.h"
+#include "db.h"
+#include "policy_credits.h"
+#include "policy_subscription.h"
+
+struct account {
+	char user_id[AUTH_SUB_MAX + 1];
+	bool has_email;
+	char email[AUTH_EMAIL_MAX + 1];
+	bool suspended;
+	struct credit_balance credits;
+	int64_t included_allowance;
+	int64_t subscription_id;          /* 0 when on the free plan */
+	struct subscription_state sub;
+};
+
+/* Creates the user on first sight (free plan, its allowance) or updates the
+ * stored email when email is non-NULL and differs. Audited. */
+enum pf_error account_provision(struct db *db, const char *user_id, const char *email,
+    pf_time now, const struct actor *actor);
+
+/* Locks the user row (the per-user lock every change takes) and loads the
+ * account. PF_ERR_USER_NOT_FOUND when there is no such user. */
+enum pf_error account_lock(struct db *db, const char *user_id, struct account *out);
+
+/* Applies every billing-period step due at now, one period at a time
+ * (ended, plan changed, renewed), writing charges, balances, audit and
+ * outbox. The account must be locked. *steps (may be NULL) counts them. */
+enum pf_error account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
+    const struct actor *actor, int *steps);
+
+/* Provision (with the token's email), lock, bring up to date: what every
+ * user endpoint does first. */
+enum pf_error account_open_for_user(struct db *db, const struct auth_identity *identity,
+    pf_time now, struct account *out);
+
+/* Writes the subscription fields of acct->sub to its row. */
+enum pf_error account_save_subscription(struct db *db, const struct account *acct);
+
+/* Looks a plan up by name. Returns PF_OK and fills *out, PF_ERR_UNKNOWN_PLAN
+ * when there is none, or a database error. */
+enum pf_error plan_lookup(struct db *db, const char *name, struct plan *out);
+
+/* Ends the paid subscription at `at` (cause "cancelled" or "suspended") and
+ * puts the user on the free plan: unused included credits go, the free
+ * allowance applies, purchased credits stay. */
+enum pf_error account_end_subscription(struct db *db, struct account *acct, pf_time at,
+    const char *cause, const struct actor *actor);
+
+/* Resets the included balance to allowance (a new epoch), with ledger rows. */
+enum pf_error account_reset_included(struct db *db, struct account *acct, int64_t allowance,
+    pf_time at, const char *ref);
+
+/* JSON views, as in the contract (new references). */
+json_t *account_subscription_json(const struct account *acct);
+json_t *account_json(const struct account *acct);
+
+#endif

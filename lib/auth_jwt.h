@@ -1,0 +1,55 @@
+/* auth_jwt.h: bearer-token verification over libjwt 1.10, which itself checks
+ * no claims and trusts the token's own "alg": so the algorithm is pinned
+ * here, and every claim is checked here with its JSON type. */
+#ifndef AUTH_JWT_H
+#define AUTH_JWT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "pf_error.h"
+#include "pf_time.h"
+
+#define AUTH_TOKEN_MAX 4096     /* longer tokens are refused before decoding */
+#define AUTH_SUB_MAX 64
+#define AUTH_EMAIL_MAX 254
+#define AUTH_CLAIM_MAX 255      /* issuer, audience */
+
+enum auth_alg { AUTH_ALG_HS256 = 0, AUTH_ALG_RS256, AUTH_ALG_ES256 };
+
+enum auth_role { AUTH_ROLE_USER = 0, AUTH_ROLE_SUPPORT, AUTH_ROLE_SERVICE, AUTH_ROLE__MAX };
+
+struct auth_config {
+	enum auth_alg alg;
+	unsigned char *key;     /* HS256 secret, or PEM public key; owned by the config */
+	size_t key_len;
+	char issuer[AUTH_CLAIM_MAX + 1];
+	char audience[AUTH_CLAIM_MAX + 1];
+	int leeway_seconds;     /* default 30 */
+};
+
+struct auth_identity {
+	char sub[AUTH_SUB_MAX + 1];
+	bool has_email;
+	char email[AUTH_EMAIL_MAX + 1];
+	enum auth_role role;
+};
+
+/* Parses "HS256", "RS256", "ES256". Returns 0 or -1. */
+int auth_alg_from_name(const char *name, enum auth_alg *out);
+
+/* "user", "support", "service". */
+const char *auth_role_name(enum auth_role role);
+
+/* Verifies the value of an Authorization header at time now.
+ *   header NULL or empty, or not "Bearer <token>" with a non-empty token:
+ *     PF_ERR_UNAUTHENTICATED
+ *   token longer than AUTH_TOKEN_MAX, malformed, bad signature, alg other
+ *   than cfg->alg (so "none" always), wrong iss/aud, bad sub syntax, role not
+ *   listed, claims of the wrong JSON type (exp must be an integer), nbf/iat in
+ *   the future beyond the leeway, missing exp or sub: PF_ERR_INVALID_TOKEN
+ *   exp + leeway < now: PF_ERR_TOKEN_EXPIRED
+ * On PF_OK fills *out (role defaults to user; email absent -> has_email false). */
+enum pf_error auth_verify_bearer(const struct auth_config *cfg, const char *header,
+    pf_time now, struct auth_identity *out);
+
+#endif

@@ -1,0 +1,9 @@
+/* db_catalogs.c: every SQL catalogue the service prepares on each connection. */
+#include <stddef.h>
+#include "db.h"
+#include "sql_account.h"
+
+const struct db_catalog *const db_catalogs[] = {
+	&sql_account_catalog,
+	NULL,
+};

@@ -1,0 +1,235 @@
+/* http.c: response building and the small parsers every request goes through. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "http.h"
+
+enum pf_error
+http_fail(struct http_response *res, enum pf_error err, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->error = err;
+	res->status = pf_error_info(err)->status;
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+enum pf_error
+http_ok(struct http_response *res, int status, json_t *body)
+{
+	json_decref(res->json);
+	res->json = body;
+	res->status = status;
+	res->error = PF_OK;
+	return PF_OK;
+}
+
+char *
+http_render_body(const struct http_response *res, const char **content_type)
+{
+	json_t *problem = NULL;
+	char *text = NULL;
+
+	if (res->raw_body != NULL) {
+		*content_type = res->raw_content_type ? res->raw_content_type : "application/json";
+		return strdup(res->raw_body);
+	}
+	if (res->error == PF_OK && res->json != NULL) {
+		*content_type = "application/json";
+		return json_dumps(res->json, JSON_COMPACT);
+	}
+	{
+		const struct pf_error_info *info = pf_error_info(res->error);
+		problem = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+		    "type", "about:blank",
+		    "title", info->title,
+		    "status", info->status,
+		    "detail", res->detail[0] ? res->detail : info->title,
+		    "code", info->code);
+		*content_type = "application/problem+json";
+		if (problem != NULL)
+			text = json_dumps(problem, JSON_COMPACT);
+		json_decref(problem);
+	}
+	return text;
+}
+
+void
+http_request_clear(struct http_request *req)
+{
+	free(req->body);
+	json_decref(req->json);
+	memset(req, 0, sizeof(*req));
+}
+
+void
+http_response_clear(struct http_response *res)
+{
+	json_decref(res->json);
+	free(res->raw_body);
+	memset(res, 0, sizeof(*res));
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+http_path_decode(const char *src, char *dst, size_t dstlen)
+{
+	size_t out = 0;
+
+	for (; *src != '\0'; src++) {
+		int c = (unsigned char)*src;
+		if (c == '%') {
+			int hi = hex_value((unsigned char)src[1]);
+			int lo = hi < 0 ? -1 : hex_value((unsigned char)src[2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			/* an encoded slash or NUL would smuggle a segment or cut the id */
+			if (c == '/' || c == 0)
+				return -1;
+			src += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		if (out + 1 >= dstlen)
+			return -1;
+		dst[out++] = (char)c;
+	}
+	dst[out] = '\0';
+	if (strstr(dst, "/../") || strstr(dst, "/./") ||
+	    (out >= 3 && strcmp(dst + out - 3, "/..") == 0) ||
+	    (out >= 2 && strcmp(dst + out - 2, "/.") == 0))
+		return -1;
+	return 0;
+}
+
+static int
+query_decode(const char *src, size_t len, char *dst, size_t dstlen)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)src[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			int hi, lo;
+			if (len - i < 3)
+				return -1;
+			hi = hex_value((unsigned char)src[i + 1]);
+			lo = hi < 0 ? -1 : hex_value((unsigned char)src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		if (out + 1 >= dstlen)
+			return -1;
+		dst[out++] = (char)c;
+	}
+	dst[out] = '\0';
+	return 0;
+}
+
+int
+http_query_get(const char *query, const char *name, char *dst, size_t dstlen)
+{
+	size_t name_len = strlen(name);
+	const char *p = query;
+
+	if (query == NULL)
+		return 0;
+	while (*p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t key_len = eq ? (size_t)(eq - p) : len;
+		if (key_len == name_len && memcmp(p, name, name_len) == 0) {
+			const char *value = eq ? eq + 1 : p + len;
+			size_t value_len = eq ? len - key_len - 1 : 0;
+			return query_decode(value, value_len, dst, dstlen) == 0 ? 1 : -1;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+int
+http_json_depth(const char *text, size_t len)
+{
+	int depth = 0, max = 0;
+	bool in_string = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+			in_string = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+		} else if (c == '}' || c == ']')
+			depth--;
+	}
+	return max;
+}
+
+enum pf_error
+http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
+{
+	json_error_t error;
+
+	if (req->body == NULL || req->body_len == 0)
+		return PF_OK;
+	if (http_json_depth(req->body, req->body_len) > HTTP_JSON_DEPTH_MAX) {
+		snprintf(detail, detail_len, "The request body is nested too deeply.");
+		return PF_ERR_INVALID_JSON;
+	}
+	req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error);
+	if (req->json == NULL) {
+		snprintf(detail, detail_len, "The request body is not valid JSON: %s.", error.text);
+		return PF_ERR_INVALID_JSON;
+	}
+	if (!json_is_object(req->json)) {
+		snprintf(detail, detail_len, "The request body must be a JSON object.");
+		return PF_ERR_INVALID_REQUEST;
+	}
+	return PF_OK;
+}
+
+bool
+http_is_json_content_type(const char *content_type)
+{
+	size_t n = strlen("application/json");
+
+	if (content_type == NULL || strncasecmp(content_type, "application/json", n) != 0)
+		return false;
+	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
+}

@@ -1,0 +1,81 @@
+/* http.h: the request as the dispatcher hands it to a handler, and the
+ * response a handler fills in. Transport-free, so the router and the body
+ * validator can be unit-tested and fuzzed without FastCGI. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "auth_jwt.h"
+#include "pf_error.h"
+#include "pf_time.h"
+
+#define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_PATH_MAX 1024
+#define HTTP_PARAM_MAX 128       /* a {id} path segment */
+#define HTTP_DETAIL_MAX 512
+#define HTTP_JSON_DEPTH_MAX 16
+#define HTTP_IDEMPOTENCY_KEY_MAX 255
+
+struct http_request {
+	const char *method;          /* borrowed from the FastCGI environment */
+	char path[HTTP_PATH_MAX + 1];/* decoded, without the query string */
+	const char *query;           /* raw, may be NULL */
+	const char *content_type;
+	const char *authorization;
+	const char *idempotency_key;
+	char *body;                  /* owned; NUL-terminated copy, may be NULL */
+	size_t body_len;
+	json_t *json;                /* owned; the parsed body object, NULL when no body */
+	char path_param[HTTP_PARAM_MAX + 1]; /* the {id} of the matched route */
+	struct auth_identity identity;
+	pf_time now;                 /* the request's clock, read once */
+};
+
+struct http_response {
+	int status;
+	json_t *json;                /* owned; success body */
+	enum pf_error error;         /* != PF_OK: a problem response */
+	char detail[HTTP_DETAIL_MAX];/* the problem's detail, for the end user */
+	char allow[64];              /* Allow header for 405 */
+	char *raw_body;              /* owned; a stored body replayed as is (idempotency) */
+	const char *raw_content_type;
+};
+
+/* Sets a problem response with a printf-style detail; returns err so a
+ * handler can `return http_fail(res, PF_ERR_..., "...")`. */
+enum pf_error http_fail(struct http_response *res, enum pf_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets a success response, taking ownership of body. Returns PF_OK. */
+enum pf_error http_ok(struct http_response *res, int status, json_t *body);
+
+/* Serialises the response body: problem+json for errors, JSON otherwise.
+ * Returns a new string (free()) and sets *content_type (static). */
+char *http_render_body(const struct http_response *res, const char **content_type);
+
+/* Frees what the request and response own and resets them. */
+void http_request_clear(struct http_request *req);
+void http_response_clear(struct http_response *res);
+
+/* Percent-decodes src into dst (size dstlen). Refuses encoded slashes,
+ * NUL bytes, malformed escapes, and ".." segments. Returns 0 or -1. */
+int http_path_decode(const char *src, char *dst, size_t dstlen);
+
+/* Finds name's value in a query string (a=b&c=d), percent-decoding it into
+ * dst. Returns 1 found, 0 absent, -1 malformed or too long. */
+int http_query_get(const char *query, const char *name, char *dst, size_t dstlen);
+
+/* Nesting depth of a JSON text (brackets outside strings). */
+int http_json_depth(const char *text, size_t len);
+
+/* Parses req->body into req->json: PF_ERR_INVALID_JSON for malformed text,
+ * duplicate keys, depth over HTTP_JSON_DEPTH_MAX or a non-object;
+ * detail receives the parser's message. No body: PF_OK with json NULL. */
+enum pf_error http_parse_json_body(struct http_request *req, char *detail, size_t detail_len);
+
+/* "application/json" with optional parameters (charset=utf-8). */
+bool http_is_json_content_type(const char *content_type);
+
+#endif

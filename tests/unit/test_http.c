@@ -1,0 +1,192 @@
+/* test_http.c: the router, path and query parsing, the JSON body rules and
+ * the field-table validator. */
+#include <stdlib.h>
+#include "http.h"
+#include "json_fields.h"
+#include "route.h"
+#include "unit.h"
+
+static enum pf_error dummy(struct handler_ctx *ctx) { (void)ctx; return PF_OK; }
+
+static const struct route routes[] = {
+	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy, NULL},
+	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy, NULL},
+	{"GET", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL},
+	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL},
+	{"POST", "/api/v1/support/refund-requests/{id}/approve", AUTH_ROLE_SUPPORT, dummy, NULL},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static void
+test_route_match(void)
+{
+	const struct route *m = NULL;
+	char param[16], allow[64];
+
+	UNIT_EQ_INT(route_match(routes, NROUTES, "GET", "/api/v1/account", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_FOUND);
+	UNIT_CHECK(m == &routes[0]);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/account", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_METHOD_NOT_ALLOWED);
+	UNIT_EQ_STR(allow, "GET");
+	UNIT_EQ_INT(route_match(routes, NROUTES, "DELETE", "/api/v1/refund-requests", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_METHOD_NOT_ALLOWED);
+	UNIT_EQ_STR(allow, "GET, POST");
+	UNIT_EQ_INT(route_match(routes, NROUTES, "GET", "/api/v1/account/", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "GET", "/api/v1/accoun", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "GET", "", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/support/refund-requests/rr_1/approve", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_FOUND);
+	UNIT_EQ_STR(param, "rr_1");
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/support/refund-requests//approve", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/support/refund-requests/a/b/approve", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+	/* 15 characters fit the 16-byte buffer, 16 do not */
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/support/refund-requests/123456789012345/approve", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_FOUND);
+	UNIT_EQ_INT(route_match(routes, NROUTES, "POST", "/api/v1/support/refund-requests/1234567890123456/approve", &m, param, sizeof(param), allow, sizeof(allow)), ROUTE_NOT_FOUND);
+}
+
+static void
+test_path_decode(void)
+{
+	char out[32];
+
+	UNIT_EQ_INT(http_path_decode("/api/v1/account", out, sizeof(out)), 0);
+	UNIT_EQ_STR(out, "/api/v1/account");
+	UNIT_EQ_INT(http_path_decode("/api/v1/a%63count", out, sizeof(out)), 0);
+	UNIT_EQ_STR(out, "/api/v1/account");
+	UNIT_EQ_INT(http_path_decode("/a%2Fb", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%2fb", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%00b", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%zz", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%4", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/../b", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/%2e%2e/b", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/..", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a\nb", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/0123456789012345678901234567890123", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a..b", out, sizeof(out)), 0);
+}
+
+static void
+test_query(void)
+{
+	char out[16];
+
+	UNIT_EQ_INT(http_query_get("status=approved", "status", out, sizeof(out)), 1);
+	UNIT_EQ_STR(out, "approved");
+	UNIT_EQ_INT(http_query_get("a=1&status=de%6Eied&b", "status", out, sizeof(out)), 1);
+	UNIT_EQ_STR(out, "denied");
+	UNIT_EQ_INT(http_query_get("statusx=1", "status", out, sizeof(out)), 0);
+	UNIT_EQ_INT(http_query_get(NULL, "status", out, sizeof(out)), 0);
+	UNIT_EQ_INT(http_query_get("status=%", "status", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_query_get("status=%4", "status", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_query_get("status=%00", "status", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_query_get("status=0123456789abcdef", "status", out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_query_get("status", "status", out, sizeof(out)), 1);
+	UNIT_EQ_STR(out, "");
+}
+
+static enum pf_error
+parse(const char *text)
+{
+	struct http_request req;
+	char detail[128];
+	enum pf_error err;
+
+	memset(&req, 0, sizeof(req));
+	req.body = strdup(text);
+	req.body_len = strlen(text);
+	err = http_parse_json_body(&req, detail, sizeof(detail));
+	http_request_clear(&req);
+	return err;
+}
+
+static void
+test_json_body(void)
+{
+	char deep[64];
+	int i;
+
+	UNIT_EQ_INT(parse("{\"a\":1}"), PF_OK);
+	UNIT_EQ_INT(parse("{\"a\":1,\"a\":2}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("{\"a\":"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("[1]"), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(parse("{\"a\":\"\\u0000\"}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("{\"a\":\"\xff\"}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("{\"a\":9223372036854775808}"), PF_ERR_INVALID_JSON);
+	for (i = 0; i < 17; i++)
+		deep[i] = '[';
+	deep[0] = '{';
+	snprintf(deep + 1, sizeof(deep) - 1, "\"a\":");
+	memset(deep + 5, '[', 16);
+	deep[21] = '\0';
+	UNIT_EQ_INT(http_json_depth(deep, strlen(deep)), 17);
+	UNIT_EQ_INT(parse(deep), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(http_json_depth("{\"[[[[\":1}", 10), 1);
+	UNIT_CHECK(http_is_json_content_type("application/json"));
+	UNIT_CHECK(http_is_json_content_type("application/json; charset=utf-8"));
+	UNIT_CHECK(http_is_json_content_type("Application/JSON"));
+	UNIT_CHECK(!http_is_json_content_type("application/jsonx"));
+	UNIT_CHECK(!http_is_json_content_type("text/plain"));
+	UNIT_CHECK(!http_is_json_content_type(NULL));
+}
+
+static const char *const colours[] = {"red", "green", NULL};
+static const struct field_spec fields[] = {
+	{"name", FIELD_STRING, true, 1, 5, NULL},
+	{"amount", FIELD_INTEGER, false, 1, 100, NULL},
+	{"colour", FIELD_ENUM, false, 0, 0, colours},
+	{"note", FIELD_TEXT, false, 0, 10, NULL},
+	{"at", FIELD_TIME, false, 0, 0, NULL},
+	{NULL, 0, false, 0, 0, NULL},
+};
+
+static enum pf_error
+validate(const char *text, struct field_value *values)
+{
+	json_t *obj = json_loads(text, 0, NULL);
+	char detail[128];
+	enum pf_error err = json_fields_validate(obj, fields, json_fields_count(fields), values,
+	    detail, sizeof(detail));
+	json_decref(obj);
+	return err;
+}
+
+static void
+test_fields(void)
+{
+	struct field_value v[5];
+
+	UNIT_EQ_INT(json_fields_count(fields), 5);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":100,\"colour\":\"red\"}", v), PF_OK);
+	UNIT_EQ_INT(v[1].integer, 100);
+	UNIT_CHECK(!v[3].present);
+	UNIT_EQ_INT(validate("{\"amount\":1}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"extra\":1}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":101}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":0}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":10.5}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":1e1}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":\"5\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"abcdef\"}", v), PF_ERR_INVALID_REQUEST);
+	/* five characters, ten bytes: limits count characters */
+	UNIT_EQ_INT(validate("{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", v), PF_OK);
+	UNIT_EQ_INT(validate("{\"name\":\"a\\nb\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"note\":\"x\\ny\"}", v), PF_OK);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"colour\":\"blue\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"colour\":null}", v), PF_OK);
+	UNIT_CHECK(!v[2].present);
+	UNIT_EQ_INT(validate("{\"name\":null}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"2026-01-31T10:00:00Z\"}", v), PF_OK);
+	UNIT_EQ_INT(v[4].integer, 1769853600);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"yesterday\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(json_fields_validate(NULL, fields, 5, v, NULL, 0) == PF_ERR_INVALID_REQUEST, 1);
+}
+
+int
+main(void)
+{
+	test_route_match();
+	test_path_decode();
+	test_query();
+	test_json_body();
+	test_fields();
+	return UNIT_REPORT("test_http");
+}
