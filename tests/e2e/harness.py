@@ -1,0 +1,151 @@
+"""harness.py: what every end-to-end test uses: real HTTP to the stack's
+nginx (public and internal listeners), tokens signed like the auth server's,
+and read-only SQL for checking what the database holds afterwards."""
+import base64, hashlib, hmac, http.client, json, os, subprocess, time, uuid
+
+PUBLIC = os.environ.get("PF_PUBLIC_URL", "http://127.0.0.1:8080")
+INTERNAL = os.environ.get("PF_INTERNAL_URL", "http://127.0.0.1:8081")
+ISSUER = os.environ.get("PF_JWT_ISSUER", "https://auth.personaforge.xyz")
+AUDIENCE = os.environ.get("PF_JWT_AUDIENCE", "personaforge-account")
+DATABASE = os.environ.get("PF_DATABASE", "host=127.0.0.1 port=54329 user=postgres dbname=personaforge")
+_secret_file = os.environ.get("PF_JWT_SECRET_FILE", "/tmp/personaforge-stack/jwt-secret")
+SECRET = open(_secret_file, "rb").read().strip()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign(claims, header=None, secret=None, alg="HS256"):
+    header = header if header is not None else {"alg": alg, "typ": "JWT"}
+    head = b64url(json.dumps(header, separators=(",", ":")).encode())
+    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    digest = hashlib.sha512 if alg == "HS512" else hashlib.sha256
+    sig = hmac.new(secret or SECRET, f"{head}.{body}".encode(), digest).digest()
+    return f"{head}.{body}.{b64url(sig)}"
+
+
+def claims_for(sub, role=None, email=None, **extra):
+    now = int(time.time())
+    c = {"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600}
+    if role is not None:
+        c["role"] = role
+    if email is not None:
+        c["email"] = email
+    c.update(extra)
+    return c
+
+
+def token(sub, role=None, email=None, **extra):
+    return sign(claims_for(sub, role, email, **extra))
+
+
+def new_id(prefix="u"):
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def code(self):
+        return (self.json or {}).get("code")
+
+    def __repr__(self):
+        return f"<{self.status} {self.raw[:300]!r}>"
+
+
+def request(method, path, tok=None, body=None, raw=None, headers=None, base=None,
+            content_type="application/json"):
+    base = base or (INTERNAL if path.startswith("/api/v1/internal/") else PUBLIC)
+    host = base.split("//", 1)[1]
+    conn = http.client.HTTPConnection(host, timeout=30)
+    h = dict(headers or {})
+    if tok is not None:
+        h["Authorization"] = f"Bearer {tok}"
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+    if data is not None and content_type is not None and "Content-Type" not in h:
+        h["Content-Type"] = content_type
+    conn.request(method, path, body=data, headers=h)
+    r = conn.getresponse()
+    payload = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    conn.close()
+    return Response(r.status, hdrs, payload)
+
+
+def get(path, tok=None, **kw):
+    return request("GET", path, tok, **kw)
+
+
+def post(path, tok=None, body=None, **kw):
+    return request("POST", path, tok, body=body, **kw)
+
+
+def delete(path, tok=None, **kw):
+    return request("DELETE", path, tok, **kw)
+
+
+SERVICE = None
+
+
+def service_token():
+    return token("payment-relay", role="service")
+
+
+def support_token(sub="agent_1"):
+    return token(sub, role="support")
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def parse_iso(text):
+    import calendar
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def subscribe(user_id=None, plan="pro", started_at=None, email=None):
+    """Starts a paid subscription through the internal endpoint."""
+    user_id = user_id or new_id()
+    body = {"user_id": user_id, "email": email or f"{user_id}@example.com", "plan": plan,
+            "provider_ref": new_id("ref")}
+    if started_at is not None:
+        body["started_at"] = started_at if isinstance(started_at, str) else iso(started_at)
+    r = post("/api/v1/internal/subscriptions", service_token(), body)
+    assert r.status == 201, r
+    return user_id, r
+
+
+def sql(query, *params):
+    """Runs a read query with psql; parameters are passed as psql variables
+    and quoted by psql itself (:'p1', :'p2' ...)."""
+    args = ["psql", "-X", "-q", "-A", "-t", "-F", "\t", DATABASE, "-v", "ON_ERROR_STOP=1"]
+    for i, p in enumerate(params, 1):
+        args += ["-v", f"p{i}={p}"]
+    out = subprocess.run(args, input=query, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line != ""]
+
+
+def sql_value(query, *params):
+    rows = sql(query, *params)
+    return rows[0][0] if rows else None
+
+
+def expect(r, status, code=None):
+    assert r.status == status, f"expected {status} {code or ''}, got {r!r}"
+    if code is not None:
+        assert r.code == code, f"expected code {code}, got {r!r}"
+        assert r.headers.get("content-type", "").startswith("application/problem+json"), r.headers
+        assert r.json.get("status") == status and r.json.get("detail"), r
+    return r

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""run.py: runs every test_* function of tests/e2e/test_*.py against the
+running stack and prints 'e2e: N passed, M failed'. Arguments filter by
+module or function name substring."""
+import importlib, os, sys, time, traceback
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+
+
+def main(argv):
+    names = sorted(f[:-3] for f in os.listdir(here) if f.startswith("test_") and f.endswith(".py"))
+    passed = failed = 0
+    started = time.time()
+    for name in names:
+        module = importlib.import_module(name)
+        for attr in sorted(dir(module)):
+            fn = getattr(module, attr)
+            if not attr.startswith("test_") or not callable(fn):
+                continue
+            label = f"{name}.{attr}"
+            if argv and not any(a in label for a in argv):
+                continue
+            try:
+                fn()
+                passed += 1
+            except Exception:
+                failed += 1
+                print(f"FAIL {label}", flush=True)
+                traceback.print_exc()
+    print(f"e2e ({time.time() - started:.1f}s): {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,58 @@
+#!/bin/sh
+# run-all.sh: the whole test suite. Runs the unit-test binaries given as
+# arguments, then starts a private stack (PostgreSQL + pf-account + nginx
+# with the shipped config, on its own ports and directory), runs the
+# end-to-end tests against it over HTTP, stops it, and prints the totals as
+# its last line: "N passed, M failed".
+# Environment: PF_BUILD_DIR (where pf-account is), PF_E2E_FILTER (substrings
+# selecting e2e tests), PF_APP_WRAPPER (run the app under e.g. valgrind).
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+export PF_BUILD_DIR=${PF_BUILD_DIR:-$src}
+export PF_STACK_DIR=${PF_TEST_STACK_DIR:-/tmp/personaforge-test-$$}
+export PF_PUBLIC_PORT=${PF_TEST_PUBLIC_PORT:-18080}
+export PF_INTERNAL_PORT=${PF_TEST_INTERNAL_PORT:-18081}
+export PF_PG_PORT=${PF_TEST_PG_PORT:-55432}
+export PF_PG_FSYNC=off
+passed=0
+failed=0
+
+count() { # adds the "N passed, M failed" of the last such line in $1
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+	p=$(echo " $line" | sed -E 's/^.*[^0-9]([0-9]+) passed, ([0-9]+) failed.*$/\1/')
+	f=$(echo " $line" | sed -E 's/^.*[^0-9]([0-9]+) passed, ([0-9]+) failed.*$/\2/')
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+out=$(mktemp)
+for t in "$@"; do
+	"$PF_BUILD_DIR/$t" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	count "$out"
+	[ $rc -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out" && failed=$((failed + 1))
+done
+
+cleanup() {
+	"$src/scripts/stack" down >/dev/null 2>&1
+	if [ "${PF_KEEP_STACK:-}" = "" ]; then rm -rf "$PF_STACK_DIR"; fi
+	rm -f "$out"
+}
+trap cleanup EXIT INT TERM
+
+if "$src/scripts/stack" up >"$out" 2>&1; then
+	eval "$("$src/scripts/stack" env | sed 's/^/export /; s/=\(.*\)$/="\1"/')"
+	# shellcheck disable=SC2086
+	python3 "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
+	count "$out"
+else
+	cat "$out"
+	echo "run-all: the stack did not start" >&2
+	tail -n 30 "$PF_STACK_DIR/app.log" "$PF_STACK_DIR/nginx-error.log" 2>/dev/null
+	failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
