@@ -164,6 +164,7 @@ def jwt():
     seed("hs-role-unknown", "0", "Bearer " + sign_hmac(HS, claims(role="admin")))
     seed("hs-typ-lower-crit", "0", "Bearer " + sign_hmac(
         {"alg": "HS256", "typ": "jwt", "crit": ["exp"]}, claims()))
+    seed("hs-typ-lowercase", "0", "Bearer " + sign_hmac({"typ": "jwt", "alg": "HS256"}, claims()))
     seed("hs-alg-lowercase", "0", "Bearer " + sign_hmac({"alg": "hs256"}, claims()))
     seed("hs-alg-hs512", "0", "Bearer " + sign_hmac(
         {"alg": "HS512", "typ": "JWT"}, claims(), digest=hashlib.sha512))

@@ -73,7 +73,7 @@ if ! build_all >"$build/logs/build.log" 2>&1; then
 	exit 1
 fi
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:allocator_may_return_null=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pf-fuzz.XXXXXX") || exit 1

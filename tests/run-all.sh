@@ -37,7 +37,8 @@ done
 
 cleanup() {
 	"$src/scripts/stack" down >/dev/null 2>&1
-	if [ "${PF_KEEP_STACK:-}" = "" ]; then rm -rf "$PF_STACK_DIR"; fi
+	# a failed run keeps its logs for a look
+	if [ "${PF_KEEP_STACK:-}" = "" ] && [ "$failed" -eq 0 ]; then rm -rf "$PF_STACK_DIR"; fi
 	rm -f "$out"
 }
 trap cleanup EXIT INT TERM
@@ -50,7 +51,7 @@ if "$src/scripts/stack" up >"$out" 2>&1; then
 else
 	cat "$out"
 	echo "run-all: the stack did not start" >&2
-	tail -n 30 "$PF_STACK_DIR/app.log" "$PF_STACK_DIR/nginx-error.log" 2>/dev/null
+	tail -n 30 "$PF_STACK_DIR/app.log" "$PF_STACK_DIR/nginx-error.log" "$PF_STACK_DIR/pg/server.log" 2>/dev/null
 	failed=$((failed + 1))
 fi
 
