@@ -60,10 +60,14 @@ request_json_from_row(const PGresult *res, int row, bool support_view, pf_time n
 enum pf_error
 refund_request_head_load(struct db *db, const char *id, struct refund_request_head *out)
 {
-	const char *params[1] = {id};
+	char key[RECORD_ID_MAX + 1];
+	const char *params[1] = {key};
 	PGresult *res = NULL;
 	enum pf_error err;
 
+	/* id may be out->id itself (a re-read under a lock) */
+	if (snprintf(key, sizeof(key), "%s", id) >= (int)sizeof(key))
+		return PF_ERR_REFUND_REQUEST_NOT_FOUND;
 	memset(out, 0, sizeof(*out));
 	err = db_exec(db, &sql_refund_catalog, SQL_REQUEST_GET, params, &res);
 	if (err != PF_OK)
