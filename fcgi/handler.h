@@ -35,11 +35,34 @@ enum pf_error handle_subscription_downgrade(struct handler_ctx *ctx);
 enum pf_error handle_scheduled_change_delete(struct handler_ctx *ctx);
 /* handlers_internal_subscriptions.c */
 enum pf_error handle_internal_subscription_create(struct handler_ctx *ctx);
+/* handlers_refunds.c */
+enum pf_error handle_charges_get(struct handler_ctx *ctx);
+enum pf_error handle_refund_form_get(struct handler_ctx *ctx);
+enum pf_error handle_refund_requests_get(struct handler_ctx *ctx);
+enum pf_error handle_refund_request_create(struct handler_ctx *ctx);
+/* handlers_support.c */
+enum pf_error handle_support_refund_requests_get(struct handler_ctx *ctx);
+enum pf_error handle_support_refund_request_approve(struct handler_ctx *ctx);
+enum pf_error handle_support_refund_request_deny(struct handler_ctx *ctx);
+enum pf_error handle_support_user_suspend(struct handler_ctx *ctx);
+/* handlers_internal_charges.c */
+enum pf_error handle_internal_charge_create(struct handler_ctx *ctx);
+/* handlers_tasks.c */
+enum pf_error handle_internal_task_create(struct handler_ctx *ctx);
+enum pf_error handle_internal_task_complete(struct handler_ctx *ctx);
+enum pf_error handle_internal_task_fail(struct handler_ctx *ctx);
 
 /* Body field tables, each ending with {NULL}. */
 extern const struct field_spec no_fields[];
 extern const struct field_spec cancel_fields[];
 extern const struct field_spec downgrade_fields[];
 extern const struct field_spec internal_subscription_fields[];
+extern const struct field_spec refund_request_fields[];
+extern const struct field_spec approve_fields[];
+extern const struct field_spec deny_fields[];
+extern const struct field_spec suspend_fields[];
+extern const struct field_spec internal_charge_fields[];
+extern const struct field_spec task_fields[];
+extern const struct field_spec task_fail_fields[];
 
 #endif

@@ -3,9 +3,13 @@
 #include "db.h"
 #include "sql_account.h"
 #include "sql_idempotency.h"
+#include "sql_refund.h"
+#include "sql_task.h"
 
 const struct db_catalog *const db_catalogs[] = {
 	&sql_account_catalog,
 	&sql_idempotency_catalog,
+	&sql_refund_catalog,
+	&sql_task_catalog,
 	NULL,
 };

@@ -1,0 +1,109 @@
+/* handlers_internal_charges.c: POST /api/v1/internal/charges, a payment the
+ * provider reports (a subscription charge, or a credit pack that adds its
+ * credits to the purchased balance). Webhooks are delivered more than once:
+ * provider_ref de-duplication is shared with /internal/subscriptions. */
+#include <stdio.h>
+#include <string.h>
+#include "charge.h"
+#include "handler.h"
+#include "provider_event.h"
+
+#define CHARGE_AMOUNT_MAX 100000000000LL   /* a billion in major units */
+#define CHARGE_CREDITS_MAX 1000000000LL
+
+static const char *const charge_kinds[] = {"subscription", "credit_pack", NULL};
+
+const struct field_spec internal_charge_fields[] = {
+	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
+	{"kind", FIELD_ENUM, true, 0, 0, charge_kinds},
+	{"amount_cents", FIELD_INTEGER, true, 1, CHARGE_AMOUNT_MAX, NULL},
+	{"currency", FIELD_STRING, true, 3, 3, NULL},
+	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
+	{"charged_at", FIELD_TIME, false, 0, 0, NULL},
+	{"credits", FIELD_INTEGER, false, 1, CHARGE_CREDITS_MAX, NULL},
+	{"period_start", FIELD_TIME, false, 0, 0, NULL},
+	{NULL, 0, false, 0, 0, NULL},
+};
+enum {
+	CH_USER_ID, CH_KIND, CH_AMOUNT, CH_CURRENCY, CH_PROVIDER_REF, CH_CHARGED_AT,
+	CH_CREDITS, CH_PERIOD_START
+};
+
+static const char endpoint[] = "internal/charges";
+
+static bool
+currency_valid(const char *c)
+{
+	return strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
+}
+
+enum pf_error
+handle_internal_charge_create(struct handler_ctx *ctx)
+{
+	const struct field_value *f = ctx->fields;
+	const char *provider_ref = f[CH_PROVIDER_REF].string;
+	struct actor system = {"system", NULL};
+	struct charge_new n;
+	struct charge charge;
+	struct account acct;
+	bool answered;
+	int k;
+	enum pf_error err;
+
+	memset(&n, 0, sizeof(n));
+	n.is_pack = strcmp(f[CH_KIND].string, "credit_pack") == 0;
+	n.amount_cents = f[CH_AMOUNT].integer;
+	n.currency = f[CH_CURRENCY].string;
+	n.charged_at = f[CH_CHARGED_AT].present ? f[CH_CHARGED_AT].integer : ctx->req->now;
+	n.credits = f[CH_CREDITS].present ? f[CH_CREDITS].integer : 0;
+	n.provider_ref = provider_ref;
+	/* the shape of the request: 400 before any rule */
+	if (!currency_valid(n.currency))
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'currency' must be an ISO 4217 code such as USD.");
+	if (n.charged_at > ctx->req->now)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'charged_at' is in the future.");
+	if (n.is_pack && !f[CH_CREDITS].present)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'credits' is required for a credit pack.");
+	if (n.is_pack && f[CH_PERIOD_START].present)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'period_start' applies to subscription charges only.");
+	if (!n.is_pack && f[CH_CREDITS].present)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'credits' applies to credit packs only.");
+
+	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
+	if (err != PF_OK || answered)
+		return err;
+	err = account_lock(ctx->db, f[CH_USER_ID].string, &acct);
+	if (err == PF_ERR_USER_NOT_FOUND)
+		return http_fail(ctx->res, err, "There is no user '%.64s'.", f[CH_USER_ID].string);
+	if (err == PF_OK)
+		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+	if (err != PF_OK)
+		return err;
+	if (!n.is_pack) {
+		if (!acct.sub.paid)
+			return http_fail(ctx->res, PF_ERR_NO_ACTIVE_SUBSCRIPTION,
+			    "This user has no paid subscription to charge for.");
+		k = acct.sub.period_index;
+		if (f[CH_PERIOD_START].present) {
+			k = policy_charge_period_index(acct.sub.anchor, acct.sub.period_index,
+			    f[CH_PERIOD_START].integer);
+			if (k < 0)
+				return http_fail(ctx->res, PF_ERR_INVALID_PERIOD,
+				    "Field 'period_start' is not the start of one of this subscription's "
+				    "periods so far.");
+		}
+		n.subscription_id = acct.subscription_id;
+		n.plan = acct.sub.plan;
+		n.period_start = pf_time_add_months(acct.sub.anchor, k);
+		n.period_end = pf_time_add_months(acct.sub.anchor, k + 1);
+	}
+	err = charge_record(ctx->db, &acct, &n, ctx->req->now, &ctx->actor, &charge);
+	if (err != PF_OK)
+		return err;
+	http_ok(ctx->res, 201, json_pack("{s:o}", "charge", charge_json(&charge)));
+	return provider_event_record(ctx, provider_ref, endpoint);
+}
