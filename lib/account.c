@@ -134,6 +134,15 @@ account_lock(struct db *db, const char *user_id, struct account *out)
 		err = PF_ERR_USER_NOT_FOUND;
 		goto out;
 	}
+	PQclear(res);
+	res = NULL;
+	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		err = PF_ERR_USER_NOT_FOUND;
+		goto out;
+	}
 	account_from_row(res, out);
 out:
 	PQclear(res);

@@ -2,10 +2,12 @@
 #include <stddef.h>
 #include "db.h"
 #include "sql_account.h"
+#include "sql_idempotency.h"
 #include "sql_billing.h"
 
 const struct db_catalog *const db_catalogs[] = {
 	&sql_account_catalog,
+	&sql_idempotency_catalog,
 	&sql_billing_catalog,
 	NULL,
 };

@@ -46,11 +46,17 @@ http_render_body(const struct http_response *res, const char **content_type)
 	}
 	{
 		const struct pf_error_info *info = pf_error_info(res->error);
-		problem = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+		json_t *detail = json_string(res->detail[0] ? res->detail : info->title);
+		/* A detail that quotes the input (jansson's parse errors do, and
+		 * may cut a UTF-8 sequence in two) can be invalid UTF-8, which no
+		 * JSON string holds: then the title, never an empty body. */
+		if (detail == NULL)
+			detail = json_string(info->title);
+		problem = json_pack("{s:s, s:s, s:i, s:o, s:s}",
 		    "type", "about:blank",
 		    "title", info->title,
 		    "status", info->status,
-		    "detail", res->detail[0] ? res->detail : info->title,
+		    "detail", detail,
 		    "code", info->code);
 		*content_type = "application/problem+json";
 		if (problem != NULL)

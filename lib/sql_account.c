@@ -27,7 +27,11 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	    " UPDATE users u SET email = $2 FROM old"
 	    " WHERE u.id = old.id AND old.email IS DISTINCT FROM $2"
 	    " RETURNING old.email AS old_email", 2},
-	[SQL_ACCOUNT_LOCK] = {"SELECT " ACCOUNT_COLUMNS " FOR UPDATE OF u", 1},
+	/* The lock is its own statement: in READ COMMITTED a join locking only
+	 * u would return the subscription row as it was before waiting for the
+	 * lock, and an update made by the lock's previous holder would be lost.
+	 * SQL_ACCOUNT_READ after it sees everything committed before it. */
+	[SQL_ACCOUNT_LOCK] = {"SELECT id FROM users WHERE id = $1 FOR UPDATE", 1},
 	[SQL_ACCOUNT_READ] = {"SELECT " ACCOUNT_COLUMNS, 1},
 	[SQL_AUDIT_INSERT] = {
 	    "INSERT INTO audit_log (at, actor_role, actor_id, action, user_id, before, after)"

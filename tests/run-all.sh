@@ -10,9 +10,18 @@ set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 export PF_BUILD_DIR=${PF_BUILD_DIR:-$src}
 export PF_STACK_DIR=${PF_TEST_STACK_DIR:-/tmp/personaforge-test-$$}
-export PF_PUBLIC_PORT=${PF_TEST_PUBLIC_PORT:-18080}
-export PF_INTERNAL_PORT=${PF_TEST_INTERNAL_PORT:-18081}
-export PF_PG_PORT=${PF_TEST_PG_PORT:-55432}
+# free loopback ports, so several suites (and a dev stack) can run side by side
+free_ports=$(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+public_free=${free_ports%% *}
+rest=${free_ports#* }
+internal_free=${rest%% *}
+pg_free=${rest#* }
+export PF_PUBLIC_PORT=${PF_TEST_PUBLIC_PORT:-$public_free}
+export PF_INTERNAL_PORT=${PF_TEST_INTERNAL_PORT:-$internal_free}
+export PF_PG_PORT=${PF_TEST_PG_PORT:-$pg_free}
 export PF_PG_FSYNC=off
 passed=0
 failed=0
@@ -37,7 +46,8 @@ done
 
 cleanup() {
 	"$src/scripts/stack" down >/dev/null 2>&1
-	if [ "${PF_KEEP_STACK:-}" = "" ]; then rm -rf "$PF_STACK_DIR"; fi
+	# a failed run keeps its logs for a look
+	if [ "${PF_KEEP_STACK:-}" = "" ] && [ "$failed" -eq 0 ]; then rm -rf "$PF_STACK_DIR"; fi
 	rm -f "$out"
 }
 trap cleanup EXIT INT TERM
@@ -50,7 +60,7 @@ if "$src/scripts/stack" up >"$out" 2>&1; then
 else
 	cat "$out"
 	echo "run-all: the stack did not start" >&2
-	tail -n 30 "$PF_STACK_DIR/app.log" "$PF_STACK_DIR/nginx-error.log" 2>/dev/null
+	tail -n 30 "$PF_STACK_DIR/app.log" "$PF_STACK_DIR/nginx-error.log" "$PF_STACK_DIR/pg/server.log" 2>/dev/null
 	failed=$((failed + 1))
 fi
 

@@ -149,3 +149,32 @@ def expect(r, status, code=None):
         assert r.headers.get("content-type", "").startswith("application/problem+json"), r.headers
         assert r.json.get("status") == status and r.json.get("detail"), r
     return r
+
+
+def check_consistency():
+    """The invariants a fault must never break; returns a list of violations."""
+    problems = []
+    rows = sql("""
+        SELECT u.id, u.included_remaining, u.purchased_remaining,
+               coalesce(sum(l.delta) FILTER (WHERE l.balance = 'included'), 0),
+               coalesce(sum(l.delta) FILTER (WHERE l.balance = 'purchased'), 0)
+        FROM users u LEFT JOIN credit_ledger l ON l.user_id = u.id
+        GROUP BY u.id
+        HAVING u.included_remaining <> coalesce(sum(l.delta) FILTER (WHERE l.balance = 'included'), 0)
+            OR u.purchased_remaining <> coalesce(sum(l.delta) FILTER (WHERE l.balance = 'purchased'), 0)""")
+    problems += [f"balance differs from its ledger: {r}" for r in rows]
+    rows = sql("""SELECT subscription_id, period_start, count(*) FROM charges
+                  WHERE origin IN ('checkout', 'renewal') GROUP BY 1, 2 HAVING count(*) > 1""")
+    problems += [f"more than one renewal for a period: {r}" for r in rows]
+    rows = sql("""SELECT s.id FROM subscriptions s WHERE NOT EXISTS (
+                    SELECT 1 FROM audit_log a WHERE a.user_id = s.user_id AND a.action = 'subscription.started')""")
+    problems += [f"subscription without its audit row: {r}" for r in rows]
+    renewals = int(sql_value("SELECT count(*) FROM charges WHERE origin = 'renewal'"))
+    audited = int(sql_value("""SELECT count(*) FROM audit_log
+                               WHERE action IN ('subscription.renewed', 'subscription.plan_changed')"""))
+    if renewals != audited:
+        problems.append(f"{renewals} renewal charges but {audited} renewal audit rows")
+    rows = sql("""SELECT user_id FROM subscriptions WHERE status = 'active'
+                  GROUP BY user_id HAVING count(*) > 1""")
+    problems += [f"two live subscriptions: {r}" for r in rows]
+    return problems

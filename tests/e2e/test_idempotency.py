@@ -1,0 +1,127 @@
+"""Idempotency-Key on POSTs: replay byte for byte, reuse and in-use
+conflicts, scope per caller, what is stored and what is not, expiry."""
+import subprocess, threading, time
+from harness import *
+
+
+def audit_count(uid, action):
+    return int(sql_value("SELECT count(*) FROM audit_log WHERE user_id = :'p1' AND action = :'p2'", uid, action))
+
+
+def test_retry_replays_first_answer_without_repeating_effect():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    key = {"Idempotency-Key": new_id("k")}
+    first = expect(post("/api/v1/subscription/downgrade", tok, {"plan": "pro"}, headers=key), 200)
+    # the state moves on, but the retry still answers what the first call did
+    expect(delete("/api/v1/subscription/scheduled-change", tok), 200)
+    again = expect(post("/api/v1/subscription/downgrade", tok, {"plan": "pro"}, headers=key), 200)
+    assert again.raw == first.raw
+    assert audit_count(uid, "subscription.downgrade_scheduled") == 1
+    assert get("/api/v1/account", tok).json["subscription"]["scheduled_change"] is None
+
+
+def test_same_body_in_other_key_order_is_the_same_request():
+    uid, _ = subscribe(plan="pro")
+    key = {"Idempotency-Key": new_id("k")}
+    first = post("/api/v1/subscription/cancel", token(uid), raw=b'{"reason":"other","comment":"x"}', headers=key)
+    again = post("/api/v1/subscription/cancel", token(uid), raw=b'{ "comment" : "x", "reason" : "other" }', headers=key)
+    assert first.status == again.status == 200 and first.raw == again.raw
+    assert sql_value("SELECT count(*) FROM cancellation_feedback WHERE user_id = :'p1'", uid) == "1"
+
+
+def test_same_key_other_body_or_path_is_reused():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    key = {"Idempotency-Key": new_id("k")}
+    expect(post("/api/v1/subscription/downgrade", tok, {"plan": "pro"}, headers=key), 200)
+    expect(post("/api/v1/subscription/downgrade", tok, {"plan": "studio"}, headers=key), 409, "idempotency_key_reused")
+    expect(post("/api/v1/subscription/cancel", tok, headers=key), 409, "idempotency_key_reused")
+    assert get("/api/v1/account", tok).json["subscription"]["cancel_at_period_end"] is False
+
+
+def test_keys_are_scoped_to_the_caller():
+    a, _ = subscribe(plan="pro")
+    b, _ = subscribe(plan="pro")
+    key = {"Idempotency-Key": "shared-key-1"}
+    expect(post("/api/v1/subscription/cancel", token(a), headers=key), 200)
+    r = expect(post("/api/v1/subscription/cancel", token(b), headers=key), 200)
+    assert r.json["subscription"]["cancel_at_period_end"] is True
+    assert audit_count(b, "subscription.cancel_scheduled") == 1
+
+
+def test_rule_refusal_is_stored_and_replayed():
+    uid = new_id()
+    tok = token(uid)
+    key = {"Idempotency-Key": new_id("k")}
+    first = expect(post("/api/v1/subscription/cancel", tok, headers=key), 409, "no_active_subscription")
+    subscribe(user_id=uid, plan="pro")
+    again = expect(post("/api/v1/subscription/cancel", tok, headers=key), 409, "no_active_subscription")
+    assert again.raw == first.raw
+    assert get("/api/v1/account", tok).json["subscription"]["cancel_at_period_end"] is False
+
+
+def test_parse_errors_are_not_stored():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    key = {"Idempotency-Key": new_id("k")}
+    expect(post("/api/v1/subscription/downgrade", tok, {"plan": 5}, headers=key), 400, "invalid_request")
+    expect(post("/api/v1/subscription/downgrade", tok, raw=b"{", headers=key), 400, "invalid_json")
+    expect(post("/api/v1/subscription/downgrade", tok, {"plan": "pro"}, headers=key), 200)
+
+
+def test_invalid_keys_are_400():
+    uid, _ = subscribe(plan="pro")
+    for bad in ["x" * 256, "caf\u00e9".encode().decode("latin-1"), "tab\there"]:
+        r = post("/api/v1/subscription/cancel", token(uid), headers={"Idempotency-Key": bad})
+        expect(r, 400, "invalid_request")
+    assert get("/api/v1/account", token(uid)).json["subscription"]["cancel_at_period_end"] is False
+    expect(post("/api/v1/subscription/cancel", token(uid), headers={"Idempotency-Key": "k" * 255}), 200)
+
+
+def test_key_in_use_while_first_request_runs():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    # hold the key's lock from another session, as a first request still running would
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", DATABASE, "-c",
+         f"SELECT pg_advisory_lock(hashtextextended('user:{uid}:{key}', 7002)), pg_sleep(3)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        r = post("/api/v1/subscription/cancel", token(uid), headers={"Idempotency-Key": key})
+        expect(r, 409, "idempotency_key_in_use")
+        assert get("/api/v1/account", token(uid)).json["subscription"]["cancel_at_period_end"] is False
+    finally:
+        holder.wait()
+    expect(post("/api/v1/subscription/cancel", token(uid), headers={"Idempotency-Key": key}), 200)
+
+
+def test_parallel_double_click_runs_once():
+    uid, _ = subscribe(plan="studio")
+    key = {"Idempotency-Key": new_id("k")}
+    results = []
+
+    def click():
+        results.append(post("/api/v1/subscription/downgrade", token(uid), {"plan": "pro"}, headers=key))
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [r for r in results if r.status == 200]
+    assert ok and all(r.raw == ok[0].raw for r in ok)
+    assert all(r.status == 200 or r.code == "idempotency_key_in_use" for r in results), results
+    assert audit_count(uid, "subscription.downgrade_scheduled") == 1
+
+
+def test_expired_key_runs_afresh():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    key = new_id("k")
+    expect(post("/api/v1/subscription/downgrade", tok, {"plan": "pro"}, headers={"Idempotency-Key": key}), 200)
+    # age the stored key past its 24 hours (the only write a test makes directly)
+    sql("UPDATE idempotency_keys SET created_at = created_at - interval '24 hours 1 second' WHERE key = :'p1'", key)
+    r = expect(post("/api/v1/subscription/cancel", tok, headers={"Idempotency-Key": key}), 200)
+    assert r.json["subscription"]["cancel_at_period_end"] is True
