@@ -57,6 +57,19 @@ if "$src/scripts/stack" up >"$out" 2>&1; then
 	# shellcheck disable=SC2086
 	python3 "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
 	count "$out"
+	"$src/scripts/stack" stop-app >/dev/null 2>&1
+	# memory errors the app reported while serving the suite (ASan/UBSan in
+	# app.log, valgrind in valgrind.*.log) fail the run
+	if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$PF_STACK_DIR/app.log" >/dev/null 2>&1 ||
+	    grep -lE 'ERROR SUMMARY: [1-9]' "$PF_STACK_DIR"/valgrind.*.log >/dev/null 2>&1; then
+		echo "FAIL memory-error check: see $PF_STACK_DIR/app.log and valgrind logs"
+		grep -hE -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$PF_STACK_DIR/app.log" 2>/dev/null | head -n 40
+		grep -hE -B30 'ERROR SUMMARY: [1-9]' "$PF_STACK_DIR"/valgrind.*.log 2>/dev/null | head -n 60
+		failed=$((failed + 1))
+	else
+		echo "memory-error check: 1 passed, 0 failed"
+		passed=$((passed + 1))
+	fi
 else
 	cat "$out"
 	echo "run-all: the stack did not start" >&2
