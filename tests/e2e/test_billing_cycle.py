@@ -285,25 +285,34 @@ def test_user_held_all_run_is_left_for_the_next_run():
     counts(cycle(end, [uid]), examined=1, renewed=1)
 
 
-def test_request_after_period_end_sees_rolled_over_state_without_the_command():
-    # a subscription whose current period ends 3 s from now (k periods after an anchor k months back)
-    target = int(time.time()) + 4
+def anchor_for_period_end(target):
+    """An anchor k months before target (k = 1..3) whose period k starts at target."""
     t = datetime.datetime.fromtimestamp(target, datetime.timezone.utc)
-    anchor = None
     for k in (1, 2, 3):
         index = t.month - 1 - k
         year, month = t.year + index // 12, index % 12 + 1
         if t.day <= calendar.monthrange(year, month)[1]:
             candidate = int(t.replace(year=year, month=month).timestamp())
             if add_months(candidate, k) == target:
-                anchor = candidate
-                break
-    assert anchor is not None
-    cancelled, _ = subscribe(plan="studio", started_at=anchor)
-    downgraded, _ = subscribe(plan="studio", started_at=anchor)
-    renewed, _ = subscribe(plan="studio", started_at=anchor)
-    expect(post("/api/v1/subscription/cancel", token(cancelled)), 200)
-    r = expect(post("/api/v1/subscription/downgrade", token(downgraded), {"plan": "pro"}), 200)
+                return candidate
+    raise AssertionError(f"no anchor for {iso(target)}")
+
+
+def test_request_after_period_end_sees_rolled_over_state_without_the_command():
+    # three subscriptions whose current period ends a few seconds from now; the
+    # margin grows if setting them up took longer than that (a slow machine, valgrind)
+    for margin in (4, 10, 30):
+        target = int(time.time()) + margin
+        anchor = anchor_for_period_end(target)
+        cancelled, _ = subscribe(plan="studio", started_at=anchor)
+        downgraded, _ = subscribe(plan="studio", started_at=anchor)
+        renewed, _ = subscribe(plan="studio", started_at=anchor)
+        expect(post("/api/v1/subscription/cancel", token(cancelled)), 200)
+        r = expect(post("/api/v1/subscription/downgrade", token(downgraded), {"plan": "pro"}), 200)
+        if time.time() < target:
+            break
+    else:
+        raise AssertionError("could not set up the subscriptions before their period ended")
     assert r.json["subscription"]["scheduled_change"] == {"plan": "pro", "effective_at": iso(target)}
     time.sleep(max(0, target - time.time()) + 1.2)
     # the cancellation took effect at the period end: nothing left to resume, and the user is on free
