@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include "db.h"
 #include "sql_account.h"
+#include "sql_billing.h"
 #include "sql_idempotency.h"
 #include "sql_refund.h"
 #include "sql_task.h"
@@ -11,5 +12,6 @@ const struct db_catalog *const db_catalogs[] = {
 	&sql_idempotency_catalog,
 	&sql_refund_catalog,
 	&sql_task_catalog,
+	&sql_billing_catalog,
 	NULL,
 };

@@ -207,10 +207,57 @@ http_json_depth(const char *text, size_t len)
 	return max;
 }
 
+/* The top-level key whose value holds byte offset pos of a JSON object
+ * text, copied into key (printable ASCII, truncated): used to name the field
+ * of a number too big for an int64. Returns 0, or -1 when pos lies outside
+ * every top-level value. */
+static int
+json_top_level_key_at(const char *text, size_t len, size_t pos, char *key, size_t key_len)
+{
+	size_t i, start = 0;
+	int depth = 0;
+	bool in_string = false, found = false;
+
+	for (i = 0; i < len && i < pos; i++) {
+		char c = text[i];
+		if (in_string) {
+			size_t j, n;
+			if (c == '\\') {
+				i++;
+				continue;
+			}
+			if (c != '"')
+				continue;
+			in_string = false;
+			if (depth != 1)
+				continue;
+			for (j = i + 1; j < len && isspace((unsigned char)text[j]); j++)
+				;
+			if (j == len || text[j] != ':')
+				continue;
+			for (n = 0; start + n < i && n + 1 < key_len; n++)
+				key[n] = isprint((unsigned char)text[start + n]) ? text[start + n] : '?';
+			key[n] = '\0';
+			found = true;
+		} else if (c == '"') {
+			in_string = true;
+			start = i + 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return found && depth >= 1 ? 0 : -1;
+}
+
 enum pf_error
 http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
 {
-	json_error_t error;
+	const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
+	json_error_t error, again;
+	json_t *as_real;
+	char key[65];
 
 	if (req->body == NULL || req->body_len == 0)
 		return PF_OK;
@@ -218,11 +265,30 @@ http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
 		snprintf(detail, detail_len, "The request body is nested too deeply.");
 		return PF_ERR_INVALID_JSON;
 	}
-	req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error);
+	req->json = json_loadb(req->body, req->body_len, flags, &error);
 	if (req->json == NULL) {
+		/* 2^63 is well-formed JSON that jansson cannot hold as an integer:
+		 * a value out of range for its field, not malformed JSON, provided
+		 * the rest of the text parses */
+		if (strstr(error.text, "too big") != NULL &&
+		    (as_real = json_loadb(req->body, req->body_len, flags | JSON_DECODE_INT_AS_REAL,
+		    &again)) != NULL) {
+			bool object = json_is_object(as_real);
+			json_decref(as_real);
+			if (!object) {
+				snprintf(detail, detail_len, "The request body must be a JSON object.");
+				return PF_ERR_INVALID_REQUEST;
+			}
+			if (json_top_level_key_at(req->body, req->body_len, (size_t)error.position,
+			    key, sizeof(key)) == 0) {
+				snprintf(detail, detail_len, "Field '%s' is out of range.", key);
+				return PF_ERR_INVALID_REQUEST;
+			}
+		}
 		snprintf(detail, detail_len, "The request body is not valid JSON: %s.", error.text);
 		return PF_ERR_INVALID_JSON;
 	}
+	/* valid JSON, but not the object every endpoint takes */
 	if (!json_is_object(req->json)) {
 		snprintf(detail, detail_len, "The request body must be a JSON object.");
 		return PF_ERR_INVALID_REQUEST;

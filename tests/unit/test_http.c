@@ -97,6 +97,22 @@ parse(const char *text)
 	return err;
 }
 
+static char parsed_detail[128];
+
+static const char *
+parse_detail(const char *text)
+{
+	struct http_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.body = strdup(text);
+	req.body_len = strlen(text);
+	parsed_detail[0] = '\0';
+	(void)http_parse_json_body(&req, parsed_detail, sizeof(parsed_detail));
+	http_request_clear(&req);
+	return parsed_detail;
+}
+
 static void
 test_json_body(void)
 {
@@ -109,7 +125,17 @@ test_json_body(void)
 	UNIT_EQ_INT(parse("[1]"), PF_ERR_INVALID_REQUEST);
 	UNIT_EQ_INT(parse("{\"a\":\"\\u0000\"}"), PF_ERR_INVALID_JSON);
 	UNIT_EQ_INT(parse("{\"a\":\"\xff\"}"), PF_ERR_INVALID_JSON);
-	UNIT_EQ_INT(parse("{\"a\":9223372036854775808}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("\"a\""), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(parse("null"), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(parse("{\"a\":9223372036854775807}"), PF_OK);
+	UNIT_EQ_INT(parse("{\"a\":9223372036854775808}"), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_STR(parse_detail("{\"a\":1, \"b\\\"\":\"x:\", \"c\" : [1, {\"d\": -9223372036854775809}]}"),
+	    "Field 'c' is out of range.");
+	UNIT_EQ_STR(parse_detail("{\"credits\": 92233720368547758080, \"a\": 1}"),
+	    "Field 'credits' is out of range.");
+	UNIT_EQ_INT(parse("{\"a\":9223372036854775808"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("{\"a\":9223372036854775808,\"a\":1}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("[9223372036854775808]"), PF_ERR_INVALID_REQUEST);
 	for (i = 0; i < 17; i++)
 		deep[i] = '[';
 	deep[0] = '{';
