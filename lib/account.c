@@ -241,10 +241,8 @@ out:
 	return err;
 }
 
-/* Records the charge for the period that step opens and resets the
- * included credits to the plan's allowance. */
-static enum pf_error
-open_new_period(struct db *db, struct account *acct, const struct plan *plan,
+enum pf_error
+account_open_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at)
 {
 	char sub_id[24], amount[24], charged[24], start[24], end[24];
@@ -315,7 +313,7 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		/* a renewal charge's charged_at is when the cycle records it */
-		err = open_new_period(db, acct, &plan, "renewal", now);
+		err = account_open_period(db, acct, &plan, "renewal", now);
 		if (err != PF_OK)
 			goto out;
 		after = account_subscription_json(acct);

@@ -85,7 +85,8 @@ def test_key_in_use_while_first_request_runs():
     # hold the key's lock from another session, as a first request still running would
     holder = subprocess.Popen(
         ["psql", "-X", "-q", DATABASE, "-c",
-         f"SELECT pg_advisory_lock(hashtextextended('user:{uid}:{key}', 7002)), pg_sleep(3)"],
+         f"SELECT pg_advisory_lock(hashtextextended('user:{uid}:{key}', 7002)), pg_sleep(3);"
+         f" SELECT pg_advisory_unlock(hashtextextended('user:{uid}:{key}', 7002))"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
