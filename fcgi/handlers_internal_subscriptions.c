@@ -20,6 +20,8 @@ enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
 
 static const char endpoint[] = "internal/subscriptions";
 
+#define STARTED_AT_MAX_AGE (3 * 366 * PF_DAY_SECONDS)
+
 /* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
 static bool
 user_id_valid(const char *id)
@@ -97,6 +99,11 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'email' must be an email address.");
 	if (started_at > ctx->req->now)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'started_at' is in the future.");
+	/* catching up is one transaction per period; a checkout reported years
+	 * late (or year 0001) is a mistake, not thousands of renewals */
+	if (started_at < ctx->req->now - STARTED_AT_MAX_AGE)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'started_at' is more than three years in the past.");
 
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
