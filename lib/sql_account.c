@@ -44,7 +44,7 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	[SQL_SUBSCRIPTION_UPDATE] = {
 	    "UPDATE subscriptions SET plan = $2, period_index = $3,"
 	    " current_period_start = to_timestamp($4), current_period_end = to_timestamp($5),"
-	    " cancel_at_period_end = $6, scheduled_plan = $7 WHERE id = $1", 7},
+	    " cancel_at_period_end = $6, scheduled_plan = NULLIF($7, '') WHERE id = $1", 7},
 	[SQL_SUBSCRIPTION_END] = {
 	    "UPDATE subscriptions SET status = 'ended', ended_at = to_timestamp($2), end_cause = $3,"
 	    " cancel_at_period_end = false, scheduled_plan = NULL WHERE id = $1", 3},
