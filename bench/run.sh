@@ -261,7 +261,12 @@ run_pgbench() { # label template
 	rm -f "$work"/pgbench_log.*
 	printf '%s\t%s\t%.0f\t%s\t%s\t%s\n' "$label" "$db_connections" "${tps:-0}" ${pct% *} ${pct#* } "${errors:-0}" >>"$results"
 	say "$(printf '%-16s c=%-4s %8.0f tx/s   p50 %6s ms  p99 %7s ms  errors %s' "$label" "$db_connections" "${tps:-0}" ${pct% *} ${pct#* } "${errors:-0}")"
-	[ $rc -eq 0 ] && [ "${errors:-0}" = 0 ]
+	if [ $rc -ne 0 ] || [ "${errors:-0}" != 0 ]; then
+		say "pgbench $label failed:"
+		grep -vE '^(pgbench|transaction type|scaling|query mode|number of|latency|initial|tps|maximum|duration)' \
+		    "$work/pgbench-$label.txt" | head -n 10 >&2
+		return 1
+	fi
 }
 
 # --- the app
