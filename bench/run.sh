@@ -21,8 +21,8 @@
 # Prints one table, writes it to bench/results-<date>.txt and stops
 # everything it started.
 #
-# Environment: BENCH_DIR (/tmp/pf-bench), BENCH_PORT_BASE (48080: public,
-# +1 internal, +2 constant; PostgreSQL on BENCH_PG_PORT, 45432),
+# Environment: BENCH_DIR (/tmp/pf-bench), BENCH_PORT_BASE (public; +1
+# internal, +2 constant), BENCH_PG_PORT (default: free loopback ports),
 # BENCH_USERS (10000; smoke 200), BENCH_SECONDS (10; smoke 2),
 # BENCH_CONNECTIONS ("32 128"; smoke "8"), BENCH_WRK_THREADS (2),
 # PF_PROCESSES / PF_THREADS (the app's defaults, 2 x 4), PF_BUILD_DIR.
@@ -34,11 +34,21 @@ smoke=0
 [ "${BENCH_SMOKE:-0}" = "1" ] && smoke=1
 
 dir=${BENCH_DIR:-/tmp/pf-bench}
-port_base=${BENCH_PORT_BASE:-48080}
-public_port=$port_base
-internal_port=$((port_base + 1))
-const_port=$((port_base + 2))
-pg_port=${BENCH_PG_PORT:-45432}
+# free loopback ports unless given (another stack may hold any fixed one)
+free_ports=$(python3 -c 'import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+set -- "$@" $free_ports
+shift $(($# - 4))
+if [ -n "${BENCH_PORT_BASE:-}" ]; then
+	public_port=$BENCH_PORT_BASE
+	internal_port=$((BENCH_PORT_BASE + 1))
+	const_port=$((BENCH_PORT_BASE + 2))
+else
+	public_port=$1 internal_port=$2 const_port=$3
+fi
+pg_port=${BENCH_PG_PORT:-$4}
 processes=${PF_PROCESSES:-2}
 threads=${PF_THREADS:-4}
 db_connections=$((processes * threads))
