@@ -27,6 +27,7 @@
 #include "pf_time.h"
 #include "policy_subscription.h"
 #include "sql_billing.h"
+#include "sql_idempotency.h"
 
 #define CYCLE_DEFAULT_BATCH 500
 #define CYCLE_BATCH_MAX 100000
@@ -489,6 +490,23 @@ cycle_locked_users(struct db *db, const struct cycle_options *opt, struct cycle_
 	return 0;
 }
 
+/* Idempotency keys live 24 hours; expired ones are deleted here, by the
+ * wall clock (not --now, which only says which periods are due). */
+static void
+purge_idempotency_keys(struct db *db)
+{
+	char now_text[24];
+	const char *params[1] = {now_text};
+	PGresult *res = NULL;
+
+	snprintf(now_text, sizeof(now_text), "%lld", (long long)time(NULL));
+	if (db_exec(db, &sql_idempotency_catalog, SQL_IDEMPOTENCY_PURGE, params, &res) == PF_OK)
+		printf("pf-billing-cycle: purged %s expired idempotency keys\n", PQcmdTuples(res));
+	else
+		fprintf(stderr, "pf-billing-cycle: purging idempotency keys failed\n");
+	PQclear(res);
+}
+
 static void
 print_summary(const struct cycle_options *opt, const struct cycle_summary *sum)
 {
@@ -543,6 +561,8 @@ main(int argc, char **argv)
 	if (ret == 0)
 		ret = cycle_locked_users(&db, &opt, &sum, &locked);
 	sum.skipped_locked = (long)locked.count;
+	if (ret == 0 && !opt.dry_run && opt.only_users == NULL && !stop_requested)
+		purge_idempotency_keys(&db);
 	if (ret == 0 && (sum.errors > 0 || stop_requested))
 		ret = EXIT_USER_FAILED;
 	if (stop_requested)

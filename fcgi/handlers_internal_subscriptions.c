@@ -20,6 +20,8 @@ enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
 
 static const char endpoint[] = "internal/subscriptions";
 
+#define STARTED_AT_MAX_AGE (3 * 366 * PF_DAY_SECONDS)
+
 /* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
 static bool
 user_id_valid(const char *id)
@@ -33,21 +35,17 @@ static enum pf_error
 start_subscription(struct handler_ctx *ctx, struct account *acct, const struct plan *plan,
     pf_time started_at, const char *provider_ref)
 {
-	char user_id_started[24], end_text[24];
+	char started_text[24], end_text[24];
 	const char *params[5];
 	PGresult *res = NULL;
 	json_t *after = NULL, *payload = NULL;
 	enum pf_error err;
-	struct plan free_plan;
-	char sub_id[24], amount[24], start[24], description[160], start_day[PF_RFC3339_LEN], end_day[PF_RFC3339_LEN];
-	const char *charge[9];
 
-	(void)free_plan;
-	snprintf(user_id_started, sizeof(user_id_started), "%lld", (long long)started_at);
+	snprintf(started_text, sizeof(started_text), "%lld", (long long)started_at);
 	snprintf(end_text, sizeof(end_text), "%lld", (long long)pf_time_add_months(started_at, 1));
 	params[0] = acct->user_id;
 	params[1] = plan->name;
-	params[2] = user_id_started;
+	params[2] = started_text;
 	params[3] = end_text;
 	params[4] = provider_ref;
 	err = db_exec(ctx->db, &sql_account_catalog, SQL_SUBSCRIPTION_INSERT, params, &res);
@@ -62,28 +60,8 @@ start_subscription(struct handler_ctx *ctx, struct account *acct, const struct p
 	acct->sub.period_index = 0;
 	acct->sub.period_start = started_at;
 	acct->sub.period_end = pf_time_add_months(started_at, 1);
-
-	snprintf(sub_id, sizeof(sub_id), "%lld", (long long)acct->subscription_id);
-	snprintf(amount, sizeof(amount), "%lld", (long long)plan->price_cents);
-	snprintf(start, sizeof(start), "%lld", (long long)started_at);
-	pf_time_format(acct->sub.period_start, start_day);
-	pf_time_format(acct->sub.period_end, end_day);
-	start_day[10] = end_day[10] = '\0';
-	snprintf(description, sizeof(description), "%s plan, monthly subscription %s to %s",
-	    plan->name, start_day, end_day);
-	charge[0] = acct->user_id;
-	charge[1] = sub_id;
-	charge[2] = "checkout";
-	charge[3] = description;
-	charge[4] = amount;
-	charge[5] = plan->currency;
-	charge[6] = start;
-	charge[7] = start;
-	charge[8] = end_text;
-	err = db_exec(ctx->db, &sql_account_catalog, SQL_CHARGE_INSERT_PERIOD, charge, NULL);
-	if (err != PF_OK)
-		goto out;
-	err = account_reset_included(ctx->db, acct, plan->included_credits, started_at, "checkout");
+	/* the first charge is dated when the checkout happened */
+	err = account_open_period(ctx->db, acct, plan, "checkout", started_at);
 	if (err != PF_OK)
 		goto out;
 	after = account_subscription_json(acct);
@@ -121,6 +99,11 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'email' must be an email address.");
 	if (started_at > ctx->req->now)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'started_at' is in the future.");
+	/* catching up is one transaction per period; a checkout reported years
+	 * late (or year 0001) is a mistake, not thousands of renewals */
+	if (started_at < ctx->req->now - STARTED_AT_MAX_AGE)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'started_at' is more than three years in the past.");
 
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)

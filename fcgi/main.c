@@ -122,33 +122,43 @@ worker_spawn(int listen_fd, const struct app_config *cfg)
 	return pid;
 }
 
+/* Listens on the socket path. The socket is made under a temporary name,
+ * given its group and mode, and only then renamed into place, so nginx never
+ * sees it with the wrong permissions. */
 static int
 socket_open(const struct app_config *cfg)
 {
-	int fd;
+	char tmp_path[CONFIG_PATH_MAX + 8];
+	int fd = -1;
 
-	unlink(cfg->socket_path);
-	fd = FCGX_OpenSocket(cfg->socket_path, LISTEN_BACKLOG);
+	if (snprintf(tmp_path, sizeof(tmp_path), "%s.new", cfg->socket_path) >= (int)sizeof(tmp_path))
+		return -1;
+	unlink(tmp_path);
+	fd = FCGX_OpenSocket(tmp_path, LISTEN_BACKLOG);
 	if (fd < 0) {
-		fprintf(stderr, "pf-account: cannot listen on %s\n", cfg->socket_path);
+		fprintf(stderr, "pf-account: cannot listen on %s\n", tmp_path);
 		return -1;
 	}
 	/* only nginx (the socket's group) may connect */
 	if (cfg->socket_group[0] != '\0') {
 		struct group *gr = getgrnam(cfg->socket_group);
-		if (gr == NULL || chown(cfg->socket_path, (uid_t)-1, gr->gr_gid) != 0) {
+		if (gr == NULL || chown(tmp_path, (uid_t)-1, gr->gr_gid) != 0) {
 			fprintf(stderr, "pf-account: cannot give %s to group %s\n",
-			    cfg->socket_path, cfg->socket_group);
-			close(fd);
-			return -1;
+			    tmp_path, cfg->socket_group);
+			goto fail;
 		}
 	}
-	if (chmod(cfg->socket_path, (mode_t)cfg->socket_mode) != 0) {
-		fprintf(stderr, "pf-account: chmod %s: %s\n", cfg->socket_path, strerror(errno));
-		close(fd);
-		return -1;
+	if (chmod(tmp_path, (mode_t)cfg->socket_mode) != 0 ||
+	    rename(tmp_path, cfg->socket_path) != 0) {
+		fprintf(stderr, "pf-account: cannot install %s: %s\n", cfg->socket_path,
+		    strerror(errno));
+		goto fail;
 	}
 	return fd;
+fail:
+	close(fd);
+	unlink(tmp_path);
+	return -1;
 }
 
 static void

@@ -3,10 +3,10 @@
  * field tables shaped like the endpoints', then the problem+json the client
  * would get. Also http_json_depth and utf8_length on the raw bytes.
  *
- * The tables are copies: fcgi/handlers_*.c define the real ones but pull in
- * the whole application. cancel, downgrade and internal_subscription match
- * those files; refund_request and internal_charge follow the contract
- * (../shared/contract/api.md) to cover integers, enums and times together.
+ * The tables are copies of those in fcgi/handlers_*.c (which pull in the
+ * whole application): cancel, downgrade, internal_subscription,
+ * refund_request, internal_charge, approve and task, between them every
+ * field type, full-range and bounded integers, enums and times.
  *
  * Invariants checked (abort on violation): the depth cap holds on what was
  * accepted; an accepted body is an object; every error has a detail; every
@@ -67,19 +67,33 @@ static const char *const charge_kinds[] = {"subscription", "credit_pack", NULL};
 static const struct field_spec internal_charge_fields[] = {
 	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
 	{"kind", FIELD_ENUM, true, 0, 0, charge_kinds},
-	{"amount_cents", FIELD_INTEGER, true, 1, INT64_C(100000000), NULL},
+	{"amount_cents", FIELD_INTEGER, true, 1, INT64_C(100000000000), NULL},
 	{"currency", FIELD_STRING, true, 3, 3, NULL},
 	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
 	{"charged_at", FIELD_TIME, false, 0, 0, NULL},
-	{"credits", FIELD_INTEGER, false, 1, INT32_MAX, NULL},
+	{"credits", FIELD_INTEGER, false, 1, INT64_C(1000000000), NULL},
 	{"period_start", FIELD_TIME, false, 0, 0, NULL},
-	{"offset", FIELD_INTEGER, false, INT64_MIN, INT64_MAX, NULL},
+	{NULL, 0, false, 0, 0, NULL},
+};
+
+static const struct field_spec approve_fields[] = {
+	{"note", FIELD_TEXT, false, 1, 2000, NULL},
+	{"amount_cents", FIELD_INTEGER, false, INT64_MIN, INT64_MAX, NULL},
+	{NULL, 0, false, 0, 0, NULL},
+};
+
+static const char *const task_kinds[] = {"image", "video", "try_on", "training", NULL};
+
+static const struct field_spec task_fields[] = {
+	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
+	{"kind", FIELD_ENUM, true, 0, 0, task_kinds},
+	{"credits", FIELD_INTEGER, true, 1, INT64_C(1000000000), NULL},
 	{NULL, 0, false, 0, 0, NULL},
 };
 
 static const struct field_spec *const tables[] = {
 	cancel_fields, downgrade_fields, internal_subscription_fields,
-	refund_request_fields, internal_charge_fields,
+	refund_request_fields, internal_charge_fields, approve_fields, task_fields,
 };
 #define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))
 #define FIELDS_MAX 16

@@ -5,8 +5,8 @@
  * Input: "METHOD URI" (the method is everything before the first space; no
  * space: GET and the whole input is the URI), up to the first NUL.
  *
- * The route table copies fcgi/routes.c (handlers are a dummy) and adds the
- * contract's routes with an {id} segment, so the capture is exercised too.
+ * The route table copies fcgi/routes.c (handlers are a dummy), including
+ * the routes with an {id} segment.
  *
  * Invariants: a decoded path has no control characters, no "." or ".."
  * segment and is no longer than its source; a match has the method asked
@@ -32,7 +32,6 @@ dummy_handler(struct handler_ctx *ctx)
 static const struct field_spec no_fields[] = {{NULL, 0, false, 0, 0, NULL}};
 
 static const struct route routes[] = {
-	/* fcgi/routes.c */
 	{"GET", "/healthz", ROUTE_ROLE_PUBLIC, dummy_handler, NULL, NULL},
 	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
 	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
@@ -40,7 +39,6 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/subscription/downgrade", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
 	{"DELETE", "/api/v1/subscription/scheduled-change", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
 	{"POST", "/api/v1/internal/subscriptions", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-	/* the rest of ../shared/contract/api.md */
 	{"GET", "/api/v1/charges", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
 	{"GET", "/api/v1/refund-form", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
 	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},

@@ -63,8 +63,11 @@ def json_body():
         "nul-raw": b'{"plan":"a\x00b"}',
         "big-integer": '{"user_id":"u","kind":"subscription","amount_cents":'
                        '99999999999999999999999,"currency":"USD","provider_ref":"p"}',
-        "int64-min": '{"offset":-9223372036854775808,"amount_cents":9223372036854775807}',
-        "float-and-exp": '{"amount_cents":1e400,"credits":1.5,"offset":-0}',
+        "int64-min-max": '{"note":"ok","amount_cents":-9223372036854775808}',
+        "int64-max": '{"amount_cents":9223372036854775807}',
+        "valid-task": '{"user_id":"u_1","kind":"try_on","credits":1000000000}',
+        "valid-deny": '{"note":"Not eligible:\tsee policy 5.\r\n"}',
+        "float-and-exp": '{"amount_cents":1e400,"credits":1.5,"note":-0}',
         "invalid-utf8": b'{"plan":"\xff\xfe"}',
         "overlong-utf8": b'{"plan":"\xc0\xaf"}',
         "lone-surrogate": '{"plan":"\\ud800"}',

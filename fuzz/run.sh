@@ -7,7 +7,8 @@
 # found a crash, leak, timeout or broken invariant; the crashing input is kept
 # and its path printed.
 #
-# Environment: CC (default clang, else clang-14), PF_FUZZ_BUILD (output
+# Environment: PF_FUZZ_CC (default clang, else clang-14; not CC, which a
+# gcc build may export), PF_FUZZ_BUILD (output
 # directory, default fuzz/build, gitignored), PF_FUZZ_TARGETS (a subset,
 # e.g. "jwt router"), PF_FUZZ_ARGS (extra libFuzzer flags, e.g. -jobs=4).
 set -u
@@ -22,7 +23,7 @@ build=${PF_FUZZ_BUILD:-$src/fuzz/build}
 targets=${PF_FUZZ_TARGETS:-"json_body jwt router time"}
 extra=${PF_FUZZ_ARGS:-}
 
-cc=${CC:-}
+cc=${PF_FUZZ_CC:-}
 if [ -z "$cc" ]; then
 	for c in clang clang-14; do
 		if command -v "$c" >/dev/null 2>&1; then cc=$c; break; fi

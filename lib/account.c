@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "account.h"
+#include "credits.h"
 #include "sql_account.h"
 
 static void
@@ -63,12 +64,11 @@ account_provision(struct db *db, const char *user_id, const char *email, pf_time
 	if (err != PF_OK)
 		goto out;
 	if (PQntuples(res) == 1) {
-		const char *ledger[6] = {user_id, "included", db_text(res, 0, "included_remaining"),
-		    "grant", "free", now_text};
 		after = json_pack("{s:s, s:s?, s:s}", "id", user_id, "email", email, "plan", "free");
 		err = audit_write(db, now, actor, "user.provisioned", user_id, NULL, after);
 		if (err == PF_OK)
-			err = db_exec(db, &sql_account_catalog, SQL_LEDGER_INSERT, ledger, NULL);
+			err = credits_ledger_write(db, user_id, "included",
+			    db_int(res, 0, "included_remaining"), "grant", "free", now);
 		goto out;
 	}
 	if (email == NULL)
@@ -214,26 +214,6 @@ out:
 	return err;
 }
 
-static enum pf_error
-ledger_write(struct db *db, const char *user_id, const char *balance, long long delta,
-    const char *cause, const char *ref, pf_time at)
-{
-	char delta_text[24], at_text[24];
-	const char *params[6];
-
-	if (delta == 0)
-		return PF_OK;
-	int_text(delta_text, sizeof(delta_text), delta);
-	int_text(at_text, sizeof(at_text), at);
-	params[0] = user_id;
-	params[1] = balance;
-	params[2] = delta_text;
-	params[3] = cause;
-	params[4] = ref;
-	params[5] = at_text;
-	return db_exec(db, &sql_account_catalog, SQL_LEDGER_INSERT, params, NULL);
-}
-
 enum pf_error
 account_reset_included(struct db *db, struct account *acct, int64_t allowance, pf_time at,
     const char *ref)
@@ -244,11 +224,11 @@ account_reset_included(struct db *db, struct account *acct, int64_t allowance, p
 	enum pf_error err;
 
 	/* unused included credits do not roll over (policy 2) */
-	err = ledger_write(db, acct->user_id, "included", -(long long)acct->credits.included,
+	err = credits_ledger_write(db, acct->user_id, "included", -acct->credits.included,
 	    "expire", ref, at);
 	if (err != PF_OK)
 		goto out;
-	err = ledger_write(db, acct->user_id, "included", allowance, "reset", ref, at);
+	err = credits_ledger_write(db, acct->user_id, "included", allowance, "reset", ref, at);
 	if (err != PF_OK)
 		goto out;
 	int_text(allowance_text, sizeof(allowance_text), allowance);
@@ -306,10 +286,8 @@ out:
 	return err;
 }
 
-/* Records the charge for the period that step opens and resets the
- * included credits to the plan's allowance. */
-static enum pf_error
-open_new_period(struct db *db, struct account *acct, const struct plan *plan,
+enum pf_error
+account_open_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at)
 {
 	char sub_id[24], amount[24], charged[24], start[24], end[24];
@@ -380,7 +358,7 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		/* a renewal charge's charged_at is when the cycle records it */
-		err = open_new_period(db, acct, &plan, "renewal", now);
+		err = account_open_period(db, acct, &plan, "renewal", now);
 		if (err != PF_OK)
 			goto out;
 		after = account_subscription_json(acct);

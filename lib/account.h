@@ -78,6 +78,12 @@ enum pf_error account_end_subscription(struct db *db, struct account *acct, pf_t
 enum pf_error account_reset_included(struct db *db, struct account *acct, int64_t allowance,
     pf_time at, const char *ref);
 
+/* Records the charge (origin "checkout" or "renewal", at charged_at, the
+ * plan's price) for acct's current period and resets the included credits
+ * to the plan's allowance. */
+enum pf_error account_open_period(struct db *db, struct account *acct, const struct plan *plan,
+    const char *origin, pf_time charged_at);
+
 /* JSON views, as in the contract (new references). */
 json_t *account_subscription_json(const struct account *acct);
 json_t *account_json(const struct account *acct);

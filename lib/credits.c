@@ -4,8 +4,8 @@
 #include "sql_account.h"
 #include "sql_task.h"
 
-static enum pf_error
-ledger_row(struct db *db, const char *user_id, const char *balance, int64_t delta,
+enum pf_error
+credits_ledger_write(struct db *db, const char *user_id, const char *balance, int64_t delta,
     const char *cause, const char *ref, pf_time at)
 {
 	char delta_text[24], at_text[24];
@@ -49,9 +49,9 @@ credits_move(struct db *db, struct account *acct, int64_t included_delta,
 	}
 	acct->credits.included = db_int(res, 0, "included_remaining");
 	acct->credits.purchased = db_int(res, 0, "purchased_remaining");
-	err = ledger_row(db, acct->user_id, "included", included_delta, cause, ref, at);
+	err = credits_ledger_write(db, acct->user_id, "included", included_delta, cause, ref, at);
 	if (err == PF_OK)
-		err = ledger_row(db, acct->user_id, "purchased", purchased_delta, cause, ref, at);
+		err = credits_ledger_write(db, acct->user_id, "purchased", purchased_delta, cause, ref, at);
 out:
 	PQclear(res);
 	return err;

@@ -5,7 +5,8 @@
 # end-to-end tests against it over HTTP, stops it, and prints the totals as
 # its last line: "N passed, M failed".
 # Environment: PF_BUILD_DIR (where pf-account is), PF_E2E_FILTER (substrings
-# selecting e2e tests), PF_APP_WRAPPER (run the app under e.g. valgrind).
+# selecting e2e tests), PF_E2E_EXCLUDE, PF_APP_WRAPPER (run the app under e.g.
+# valgrind), PF_FUZZ_SECONDS (per fuzz target; default 5, 0 = no fuzzing).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 export PF_BUILD_DIR=${PF_BUILD_DIR:-$src}
@@ -43,6 +44,16 @@ for t in "$@"; do
 	count "$out"
 	[ $rc -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out" && failed=$((failed + 1))
 done
+
+# a bounded fuzz pass (fuzz/run.sh builds the libFuzzer targets with clang);
+# PF_FUZZ_SECONDS=0 leaves it out
+fuzz_seconds=${PF_FUZZ_SECONDS:-5}
+if [ "$fuzz_seconds" != 0 ] && [ -x "$src/fuzz/run.sh" ]; then
+	PF_FUZZ_BUILD=${PF_FUZZ_BUILD:-$PF_STACK_DIR.fuzz} "$src/fuzz/run.sh" "$fuzz_seconds" >"$out" 2>&1
+	cat "$out"
+	count "$out"
+	rm -rf "${PF_FUZZ_BUILD:-$PF_STACK_DIR.fuzz}"
+fi
 
 cleanup() {
 	"$src/scripts/stack" down >/dev/null 2>&1

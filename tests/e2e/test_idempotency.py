@@ -85,7 +85,8 @@ def test_key_in_use_while_first_request_runs():
     # hold the key's lock from another session, as a first request still running would
     holder = subprocess.Popen(
         ["psql", "-X", "-q", DATABASE, "-c",
-         f"SELECT pg_advisory_lock(hashtextextended('user:{uid}:{key}', 7002)), pg_sleep(3)"],
+         f"SELECT pg_advisory_lock(hashtextextended('user:{uid}:{key}', 7002)), pg_sleep(3);"
+         f" SELECT pg_advisory_unlock(hashtextextended('user:{uid}:{key}', 7002))"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
@@ -125,3 +126,18 @@ def test_expired_key_runs_afresh():
     sql("UPDATE idempotency_keys SET created_at = created_at - interval '24 hours 1 second' WHERE key = :'p1'", key)
     r = expect(post("/api/v1/subscription/cancel", tok, headers={"Idempotency-Key": key}), 200)
     assert r.json["subscription"]["cancel_at_period_end"] is True
+
+
+def test_billing_cycle_purges_expired_keys():
+    import os
+    uid, _ = subscribe(plan="pro")
+    old, fresh = new_id("k"), new_id("k")
+    expect(post("/api/v1/subscription/cancel", token(uid), headers={"Idempotency-Key": old}), 200)
+    expect(post("/api/v1/subscription/resume", token(uid), headers={"Idempotency-Key": fresh}), 200)
+    sql("UPDATE idempotency_keys SET created_at = created_at - interval '25 hours' WHERE key = :'p1'", old)
+    out = subprocess.run([os.path.join(os.environ.get("PF_BUILD_DIR", "."), "pf-billing-cycle"),
+                          "--database", DATABASE], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "expired idempotency keys" in out.stdout
+    assert sql_value("SELECT count(*) FROM idempotency_keys WHERE key = :'p1'", old) == "0"
+    assert sql_value("SELECT count(*) FROM idempotency_keys WHERE key = :'p1'", fresh) == "1"

@@ -170,3 +170,15 @@ def test_january_31st_anchor_through_a_leap_february():
                           "2024-04-30T00:00:00Z", "2024-05-31T00:00:00Z", "2024-06-30T00:00:00Z"]
     assert starts[12:14] == ["2025-01-31T00:00:00Z", "2025-02-28T00:00:00Z"]
     assert len(set(starts)) == len(starts)
+
+
+def test_started_at_more_than_three_years_ago_is_400():
+    import time as _t
+    uid = new_id()
+    for started in ["0001-01-01T00:00:00Z", iso(int(_t.time()) - 3 * 366 * 86400 - 86400)]:
+        r = post("/api/v1/internal/subscriptions", service_token(),
+                 {"user_id": uid, "email": f"{uid}@example.com", "plan": "pro",
+                  "provider_ref": new_id("ref"), "started_at": started})
+        expect(r, 400, "invalid_request")
+        assert "started_at" in r.json["detail"]
+    assert sql_value("SELECT count(*) FROM charges WHERE user_id = :'p1'", uid) == "0"
