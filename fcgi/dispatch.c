@@ -253,6 +253,22 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		    "The service is temporarily unavailable; please retry shortly.");
 }
 
+/* Tries the route's unlocked read (one statement, no BEGIN/COMMIT): true
+ * when it answered. Whatever it could not answer, including a database
+ * error, goes to the transaction with a clean response; so does everything
+ * while disconnected (the transaction path reconnects and answers 503). */
+static bool
+run_unlocked(struct handler_ctx *ctx, const struct route *route)
+{
+	if (route->unlocked == NULL || ctx->db->conn == NULL ||
+	    PQstatus(ctx->db->conn) != CONNECTION_OK)
+		return false;
+	if (route->unlocked(ctx) == PF_OK)
+		return true;
+	http_response_clear(ctx->res);
+	return false;
+}
+
 void
 dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 {
@@ -269,7 +285,8 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
 		    auth_role_name(req.identity.role);
 		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
-		run_in_transaction(&ctx, route);
+		if (!run_unlocked(&ctx, route))
+			run_in_transaction(&ctx, route);
 	}
 	write_response(fr, &res);
 	http_response_clear(&res);

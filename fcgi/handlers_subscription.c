@@ -38,18 +38,17 @@ save_change(struct handler_ctx *ctx, struct account *acct, const struct subscrip
     const char *action, const char *event)
 {
 	json_t *before = account_subscription_json(acct), *after = NULL, *payload = NULL;
-	enum pf_error err;
+	enum pf_error err = PF_ERR_INTERNAL;
 
 	acct->sub = *next;
-	err = account_save_subscription(ctx->db, acct);
-	if (err != PF_OK)
-		goto out;
 	after = account_subscription_json(acct);
-	err = audit_write(ctx->db, ctx->req->now, &ctx->actor, action, acct->user_id, before, after);
-	if (err != PF_OK || event == NULL)
+	if (event != NULL)
+		payload = json_pack("{s:O}", "subscription", after);
+	if (before == NULL || after == NULL || (event != NULL && payload == NULL))
 		goto out;
-	payload = json_pack("{s:O}", "subscription", after);
-	err = outbox_write(ctx->db, ctx->req->now, acct->user_id, event, payload);
+	/* row, audit and outbox in one round trip */
+	err = account_change_subscription(ctx->db, acct, ctx->req->now, &ctx->actor, action,
+	    before, after, event, payload);
 out:
 	json_decref(before);
 	json_decref(after);

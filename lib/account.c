@@ -170,6 +170,51 @@ account_save_subscription(struct db *db, const struct account *acct)
 }
 
 enum pf_error
+account_change_subscription(struct db *db, const struct account *acct, pf_time at,
+    const struct actor *actor, const char *action, const json_t *before, const json_t *after,
+    const char *event, const json_t *payload)
+{
+	char id[24], index[16], start[24], end[24], at_text[24];
+	char *before_text = NULL, *after_text = NULL, *payload_text = NULL;
+	const char *params[16];
+	enum pf_error err = PF_ERR_INTERNAL;
+
+	int_text(id, sizeof(id), acct->subscription_id);
+	int_text(index, sizeof(index), acct->sub.period_index);
+	int_text(start, sizeof(start), acct->sub.period_start);
+	int_text(end, sizeof(end), acct->sub.period_end);
+	int_text(at_text, sizeof(at_text), at);
+	before_text = json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY);
+	after_text = json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (event != NULL)
+		payload_text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (before_text == NULL || after_text == NULL || (event != NULL && payload_text == NULL))
+		goto out;
+	params[0] = id;
+	params[1] = acct->sub.plan;
+	params[2] = index;
+	params[3] = start;
+	params[4] = end;
+	params[5] = acct->sub.cancel_at_period_end ? "true" : "false";
+	params[6] = acct->sub.scheduled_plan[0] ? acct->sub.scheduled_plan : NULL;
+	params[7] = at_text;
+	params[8] = actor->role;
+	params[9] = actor->id;
+	params[10] = action;
+	params[11] = acct->user_id;
+	params[12] = before_text;
+	params[13] = after_text;
+	params[14] = event;
+	params[15] = payload_text;
+	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_CHANGE, params, NULL);
+out:
+	free(before_text);
+	free(after_text);
+	free(payload_text);
+	return err;
+}
+
+enum pf_error
 account_reset_included(struct db *db, struct account *acct, int64_t allowance, pf_time at,
     const char *ref)
 {
@@ -338,6 +383,31 @@ out:
 	json_decref(payload);
 	if (steps != NULL)
 		*steps = count;
+	return err;
+}
+
+enum pf_error
+account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_time now,
+    struct account *out, bool *current)
+{
+	const char *params[1] = {identity->sub};
+	struct rollover_step step;
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	*current = false;
+	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
+	if (err != PF_OK || PQntuples(res) != 1)
+		goto out;  /* not provisioned yet: the locked path creates the user */
+	account_from_row(res, out);
+	/* the same tests account_provision and account_bring_up_to_date make:
+	 * an email that would be updated, a period that would roll over */
+	if (identity->has_email && (!out->has_email || strcmp(out->email, identity->email) != 0))
+		goto out;
+	policy_rollover_next(&out->sub, now, &step);
+	*current = step.kind == ROLLOVER_NONE;
+out:
+	PQclear(res);
 	return err;
 }
 

@@ -44,8 +44,25 @@ enum pf_error account_bring_up_to_date(struct db *db, struct account *acct, pf_t
 enum pf_error account_open_for_user(struct db *db, const struct auth_identity *identity,
     pf_time now, struct account *out);
 
+/* The read-only shortcut of account_open_for_user, for reads: one
+ * statement, no lock, no transaction needed. *current is true when the
+ * account as read is what account_open_for_user would return having changed
+ * nothing (the user exists, the token's email, if any, is the stored one,
+ * and no billing period has ended); otherwise *out must not be used and the
+ * caller takes the locked path. Returns a database error, else PF_OK. */
+enum pf_error account_read_unlocked(struct db *db, const struct auth_identity *identity,
+    pf_time now, struct account *out, bool *current);
+
 /* Writes the subscription fields of acct->sub to its row. */
 enum pf_error account_save_subscription(struct db *db, const struct account *acct);
+
+/* Writes acct->sub to its row, the audit row (action, before -> after) and,
+ * when event is non-NULL, the customer's outbox event with payload: one
+ * statement, the same rows as account_save_subscription + audit_write +
+ * outbox_write. */
+enum pf_error account_change_subscription(struct db *db, const struct account *acct, pf_time at,
+    const struct actor *actor, const char *action, const json_t *before, const json_t *after,
+    const char *event, const json_t *payload);
 
 /* Looks a plan up by name. Returns PF_OK and fills *out, PF_ERR_UNKNOWN_PLAN
  * when there is none, or a database error. */

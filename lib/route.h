@@ -21,6 +21,10 @@ struct route {
 	int role;                         /* an enum auth_role, or ROUTE_ROLE_PUBLIC */
 	route_handler handler;
 	const struct field_spec *fields;  /* body fields, ending with {NULL}; NULL: no body read */
+	/* Optional read that answers without a transaction (one statement) when
+	 * nothing needs changing: PF_OK means it answered; anything else sends
+	 * the request to `handler` in its transaction, as if never tried. */
+	route_handler unlocked;
 };
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };

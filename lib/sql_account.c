@@ -44,7 +44,7 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	[SQL_SUBSCRIPTION_UPDATE] = {
 	    "UPDATE subscriptions SET plan = $2, period_index = $3,"
 	    " current_period_start = to_timestamp($4), current_period_end = to_timestamp($5),"
-	    " cancel_at_period_end = $6, scheduled_plan = $7 WHERE id = $1", 7},
+	    " cancel_at_period_end = $6, scheduled_plan = NULLIF($7, '') WHERE id = $1", 7},
 	[SQL_SUBSCRIPTION_END] = {
 	    "UPDATE subscriptions SET status = 'ended', ended_at = to_timestamp($2), end_cause = $3,"
 	    " cancel_at_period_end = false, scheduled_plan = NULL WHERE id = $1", 3},
@@ -80,6 +80,17 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	    " response_body, created_at) VALUES ($1, $2, $3::jsonb, $4, $5, to_timestamp($6))", 6},
 	[SQL_USER_EXISTS] = {"SELECT 1 FROM users WHERE id = $1", 1},
 	[SQL_HEALTH] = {"SELECT 1", 0},
+	/* A customer's subscription change in one round trip: the row as
+	 * SQL_SUBSCRIPTION_UPDATE writes it, its audit row as SQL_AUDIT_INSERT,
+	 * and (when $15 is not NULL) its outbox event as SQL_OUTBOX_INSERT. */
+	[SQL_SUBSCRIPTION_CHANGE] = {
+	    "WITH changed AS (UPDATE subscriptions SET plan = $2, period_index = $3,"
+	    " current_period_start = to_timestamp($4), current_period_end = to_timestamp($5),"
+	    " cancel_at_period_end = $6, scheduled_plan = NULLIF($7, '') WHERE id = $1),"
+	    " audited AS (INSERT INTO audit_log (at, actor_role, actor_id, action, user_id, before, after)"
+	    " VALUES (to_timestamp($8), $9, $10, $11, $12, $13::jsonb, $14::jsonb))"
+	    " INSERT INTO outbox (created_at, user_id, event, payload)"
+	    " SELECT to_timestamp($8), $12, $15::text, $16::jsonb WHERE $15::text IS NOT NULL", 16},
 };
 
 const struct db_catalog sql_account_catalog = {"a", statements, SQL_ACCOUNT__MAX};

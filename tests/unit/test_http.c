@@ -9,11 +9,11 @@
 static enum pf_error dummy(struct handler_ctx *ctx) { (void)ctx; return PF_OK; }
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy, NULL},
-	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy, NULL},
-	{"GET", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL},
-	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL},
-	{"POST", "/api/v1/support/refund-requests/{id}/approve", AUTH_ROLE_SUPPORT, dummy, NULL},
+	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy, NULL, NULL},
+	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy, NULL, NULL},
+	{"GET", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL, NULL},
+	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL, NULL},
+	{"POST", "/api/v1/support/refund-requests/{id}/approve", AUTH_ROLE_SUPPORT, dummy, NULL, NULL},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
