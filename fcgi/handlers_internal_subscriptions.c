@@ -108,9 +108,7 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
 		return err;
-	err = account_provision(ctx->db, user_id, email, ctx->req->now, &ctx->actor);
-	if (err == PF_OK)
-		err = account_lock(ctx->db, user_id, &acct);
+	err = account_provision_and_lock(ctx->db, user_id, email, ctx->req->now, &ctx->actor, &acct);
 	if (err == PF_OK)
 		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)

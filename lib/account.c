@@ -46,48 +46,6 @@ out:
 	return err;
 }
 
-enum pf_error
-account_provision(struct db *db, const char *user_id, const char *email, pf_time now,
-    const struct actor *actor)
-{
-	char now_text[24];
-	const char *params[3];
-	PGresult *res = NULL;
-	json_t *before = NULL, *after = NULL;
-	enum pf_error err;
-
-	int_text(now_text, sizeof(now_text), now);
-	params[0] = user_id;
-	params[1] = email;
-	params[2] = now_text;
-	err = db_exec(db, &sql_account_catalog, SQL_USER_PROVISION, params, &res);
-	if (err != PF_OK)
-		goto out;
-	if (PQntuples(res) == 1) {
-		after = json_pack("{s:s, s:s?, s:s}", "id", user_id, "email", email, "plan", "free");
-		err = audit_write(db, now, actor, "user.provisioned", user_id, NULL, after);
-		if (err == PF_OK)
-			err = credits_ledger_write(db, user_id, "included",
-			    db_int(res, 0, "included_remaining"), "grant", "free", now);
-		goto out;
-	}
-	if (email == NULL)
-		goto out;
-	PQclear(res);
-	res = NULL;
-	err = db_exec(db, &sql_account_catalog, SQL_USER_UPDATE_EMAIL, params, &res);
-	if (err != PF_OK || PQntuples(res) == 0)
-		goto out;
-	before = json_pack("{s:s?}", "email", db_text(res, 0, "old_email"));
-	after = json_pack("{s:s}", "email", email);
-	err = audit_write(db, now, actor, "user.email_changed", user_id, before, after);
-out:
-	json_decref(before);
-	json_decref(after);
-	PQclear(res);
-	return err;
-}
-
 static void
 account_from_row(const PGresult *res, struct account *out)
 {
@@ -145,6 +103,75 @@ account_lock(struct db *db, const char *user_id, struct account *out)
 	}
 	account_from_row(res, out);
 out:
+	PQclear(res);
+	return err;
+}
+
+/* Stores the token's email when it differs from the account's (audited). */
+static enum pf_error
+account_sync_email(struct db *db, struct account *acct, const char *email, pf_time now,
+    const struct actor *actor)
+{
+	const char *params[2] = {acct->user_id, email};
+	json_t *before = NULL, *after = NULL;
+	enum pf_error err;
+
+	if (email == NULL || (acct->has_email && strcmp(acct->email, email) == 0))
+		return PF_OK;
+	err = db_exec(db, &sql_account_catalog, SQL_USER_UPDATE_EMAIL, params, NULL);
+	if (err != PF_OK)
+		goto out;
+	before = json_pack("{s:s?}", "email", acct->has_email ? acct->email : NULL);
+	after = json_pack("{s:s}", "email", email);
+	err = audit_write(db, now, actor, "user.email_changed", acct->user_id, before, after);
+	acct->has_email = true;
+	snprintf(acct->email, sizeof(acct->email), "%s", email);
+out:
+	json_decref(before);
+	json_decref(after);
+	return err;
+}
+
+enum pf_error
+account_provision_and_lock(struct db *db, const char *user_id, const char *email, pf_time now,
+    const struct actor *actor, struct account *out)
+{
+	char now_text[24];
+	const char *params[3];
+	PGresult *res = NULL;
+	json_t *after = NULL;
+	enum pf_error err;
+
+	int_text(now_text, sizeof(now_text), now);
+	params[0] = user_id;
+	params[1] = email;
+	params[2] = now_text;
+	err = db_exec(db, &sql_account_catalog, SQL_USER_PROVISION, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) == 1) {
+		after = json_pack("{s:s, s:s?, s:s}", "id", user_id, "email", email, "plan", "free");
+		err = audit_write(db, now, actor, "user.provisioned", user_id, NULL, after);
+		if (err == PF_OK)
+			err = credits_ledger_write(db, user_id, "included",
+			    db_int(res, 0, "included_remaining"), "grant", "free", now);
+		if (err != PF_OK)
+			goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	/* a fresh statement: it sees everything committed before the lock */
+	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		err = PF_ERR_INTERNAL;
+		goto out;
+	}
+	account_from_row(res, out);
+	err = account_sync_email(db, out, email, now, actor);
+out:
+	json_decref(after);
 	PQclear(res);
 	return err;
 }
@@ -400,7 +427,7 @@ account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_ti
 	if (err != PF_OK || PQntuples(res) != 1)
 		goto out;  /* not provisioned yet: the locked path creates the user */
 	account_from_row(res, out);
-	/* the same tests account_provision and account_bring_up_to_date make:
+	/* the same tests account_sync_email and account_bring_up_to_date make:
 	 * an email that would be updated, a period that would roll over */
 	if (identity->has_email && (!out->has_email || strcmp(out->email, identity->email) != 0))
 		goto out;
@@ -419,11 +446,8 @@ account_open_for_user(struct db *db, const struct auth_identity *identity, pf_ti
 	struct actor system = {"system", NULL};
 	enum pf_error err;
 
-	err = account_provision(db, identity->sub, identity->has_email ? identity->email : NULL,
-	    now, &actor);
-	if (err != PF_OK)
-		return err;
-	err = account_lock(db, identity->sub, out);
+	err = account_provision_and_lock(db, identity->sub,
+	    identity->has_email ? identity->email : NULL, now, &actor, out);
 	if (err != PF_OK)
 		return err;
 	return account_bring_up_to_date(db, out, now, &system, NULL);

@@ -24,10 +24,11 @@ struct account {
 	struct subscription_state sub;
 };
 
-/* Creates the user on first sight (free plan, its allowance) or updates the
- * stored email when email is non-NULL and differs. Audited. */
-enum pf_error account_provision(struct db *db, const char *user_id, const char *email,
-    pf_time now, const struct actor *actor);
+/* Creates the user on first sight (free plan, its allowance; audited) or
+ * takes the existing user's row lock, then loads the account and stores
+ * email when it is non-NULL and differs (audited). */
+enum pf_error account_provision_and_lock(struct db *db, const char *user_id, const char *email,
+    pf_time now, const struct actor *actor, struct account *out);
 
 /* Locks the user row (the per-user lock every change takes) and loads the
  * account. PF_ERR_USER_NOT_FOUND when there is no such user. */

@@ -17,20 +17,16 @@
 	" WHERE u.id = $1"
 
 static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
+	/* Creates the user, or takes the row lock of the existing one: an ON
+	 * CONFLICT DO UPDATE locks the conflicting row even when its WHERE
+	 * updates nothing. Returns a row only when the user was created. */
 	[SQL_USER_PROVISION] = {
 	    "INSERT INTO users (id, email, created_at, included_remaining, included_allowance)"
 	    " SELECT $1, $2, to_timestamp($3), p.included_credits, p.included_credits"
 	    " FROM plans p WHERE p.rank = 0"
-	    " ON CONFLICT (id) DO NOTHING RETURNING included_remaining", 3},
-	[SQL_USER_UPDATE_EMAIL] = {
-	    "WITH old AS (SELECT id, email FROM users WHERE id = $1 FOR UPDATE)"
-	    " UPDATE users u SET email = $2 FROM old"
-	    " WHERE u.id = old.id AND old.email IS DISTINCT FROM $2"
-	    " RETURNING old.email AS old_email", 2},
-	/* The lock is its own statement: in READ COMMITTED a join locking only
-	 * u would return the subscription row as it was before waiting for the
-	 * lock, and an update made by the lock's previous holder would be lost.
-	 * SQL_ACCOUNT_READ after it sees everything committed before it. */
+	    " ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE false"
+	    " RETURNING included_remaining", 3},
+	[SQL_USER_UPDATE_EMAIL] = {"UPDATE users SET email = $2 WHERE id = $1", 2},
 	[SQL_ACCOUNT_LOCK] = {"SELECT id FROM users WHERE id = $1 FOR UPDATE", 1},
 	[SQL_ACCOUNT_READ] = {"SELECT " ACCOUNT_COLUMNS, 1},
 	[SQL_AUDIT_INSERT] = {
