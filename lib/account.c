@@ -78,6 +78,25 @@ account_from_row(const PGresult *res, struct account *out)
 	}
 }
 
+/* Reads the account in its own statement (after the lock, so it sees every
+ * change committed before the lock was granted). PF_ERR_USER_NOT_FOUND when
+ * there is no such user. */
+static enum pf_error
+account_read(struct db *db, const char *user_id, struct account *out)
+{
+	const char *params[1] = {user_id};
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
+	if (err == PF_OK && PQntuples(res) != 1)
+		err = PF_ERR_USER_NOT_FOUND;
+	if (err == PF_OK)
+		account_from_row(res, out);
+	PQclear(res);
+	return err;
+}
+
 enum pf_error
 account_lock(struct db *db, const char *user_id, struct account *out)
 {
@@ -92,16 +111,7 @@ account_lock(struct db *db, const char *user_id, struct account *out)
 		err = PF_ERR_USER_NOT_FOUND;
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
-	if (err != PF_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_USER_NOT_FOUND;
-		goto out;
-	}
-	account_from_row(res, out);
+	err = account_read(db, user_id, out);
 out:
 	PQclear(res);
 	return err;
@@ -158,18 +168,9 @@ account_provision_and_lock(struct db *db, const char *user_id, const char *email
 		if (err != PF_OK)
 			goto out;
 	}
-	PQclear(res);
-	res = NULL;
-	/* a fresh statement: it sees everything committed before the lock */
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
-	if (err != PF_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_INTERNAL;
-		goto out;
-	}
-	account_from_row(res, out);
-	err = account_sync_email(db, out, email, now, actor);
+	err = account_read(db, user_id, out);
+	if (err == PF_OK)
+		err = account_sync_email(db, out, email, now, actor);
 out:
 	json_decref(after);
 	PQclear(res);
@@ -417,25 +418,22 @@ enum pf_error
 account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_time now,
     struct account *out, bool *current)
 {
-	const char *params[1] = {identity->sub};
 	struct rollover_step step;
-	PGresult *res = NULL;
 	enum pf_error err;
 
 	*current = false;
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
-	if (err != PF_OK || PQntuples(res) != 1)
-		goto out;  /* not provisioned yet: the locked path creates the user */
-	account_from_row(res, out);
+	err = account_read(db, identity->sub, out);
+	if (err == PF_ERR_USER_NOT_FOUND)
+		return PF_OK;  /* not provisioned yet: the locked path creates the user */
+	if (err != PF_OK)
+		return err;
 	/* the same tests account_sync_email and account_bring_up_to_date make:
 	 * an email that would be updated, a period that would roll over */
 	if (identity->has_email && (!out->has_email || strcmp(out->email, identity->email) != 0))
-		goto out;
+		return PF_OK;
 	policy_rollover_next(&out->sub, now, &step);
 	*current = step.kind == ROLLOVER_NONE;
-out:
-	PQclear(res);
-	return err;
+	return PF_OK;
 }
 
 enum pf_error
