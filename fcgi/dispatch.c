@@ -199,6 +199,19 @@ is_business_error(enum pf_error err)
 	return err != PF_OK && err != PF_ERR_UNAVAILABLE && err != PF_ERR_INTERNAL;
 }
 
+/* True (once per request) when the connection broke before COMMIT was
+ * sent: PostgreSQL rolled the transaction back, so running it again on a
+ * new connection cannot apply anything twice. This is what a connection
+ * that died while idle (a database restart) looks like at its first use. */
+static bool
+connection_lost_before_commit(const struct db *db, enum pf_error err, bool *reconnected)
+{
+	if (err != PF_ERR_UNAVAILABLE || db->conn != NULL || *reconnected)
+		return false;
+	*reconnected = true;
+	return true;
+}
+
 /* Runs the handler inside one transaction, retrying serialization failures
  * and deadlocks a bounded number of times. A rule's refusal rolls back
  * everything the handler wrote; only its idempotent answer may be kept. */
@@ -207,6 +220,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 {
 	struct http_response *res = ctx->res;
 	enum pf_error err = PF_OK;
+	bool reconnected = false;
 	int attempt;
 
 	for (attempt = 0; attempt < DISPATCH_ATTEMPTS; attempt++) {
@@ -219,8 +233,11 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		err = db_ensure(ctx->db);
 		if (err == PF_OK)
 			err = db_begin(ctx->db);
-		if (err != PF_OK)
+		if (err != PF_OK) {
+			if (connection_lost_before_commit(ctx->db, err, &reconnected))
+				continue;
 			break;
+		}
 		err = idempotency_begin(ctx, &idem);
 		if (err == PF_OK && !idem.answered) {
 			err = route->handler(ctx);
@@ -240,6 +257,8 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 			db_rollback(ctx->db);
 			if (is_business_error(err))
 				return;
+			if (connection_lost_before_commit(ctx->db, err, &reconnected))
+				continue;
 		}
 		if (!db_last_error_retryable(ctx->db) && !db_last_error_unique_violation(ctx->db))
 			break;

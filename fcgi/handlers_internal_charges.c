@@ -46,6 +46,8 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	struct charge_new n;
 	struct charge charge;
 	struct account acct;
+	struct subscription_state billed;   /* n.plan points into it */
+	int64_t billed_id;
 	bool answered;
 	int k;
 	enum pf_error err;
@@ -84,22 +86,32 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	if (err != PF_OK)
 		return err;
 	if (!n.is_pack) {
-		if (!acct.sub.paid)
+		billed = acct.sub;
+		billed_id = acct.subscription_id;
+		/* the provider took the money even after a suspension ended the
+		 * subscription: record it against that subscription */
+		if (!billed.paid && acct.suspended) {
+			err = account_subscription_ended_by_suspension(ctx->db, acct.user_id, &billed,
+			    &billed_id);
+			if (err != PF_OK && err != PF_ERR_NO_ACTIVE_SUBSCRIPTION)
+				return err;
+		}
+		if (!billed.paid)
 			return http_fail(ctx->res, PF_ERR_NO_ACTIVE_SUBSCRIPTION,
 			    "This user has no paid subscription to charge for.");
-		k = acct.sub.period_index;
+		k = billed.period_index;
 		if (f[CH_PERIOD_START].present) {
-			k = policy_charge_period_index(acct.sub.anchor, acct.sub.period_index,
+			k = policy_charge_period_index(billed.anchor, billed.period_index,
 			    f[CH_PERIOD_START].integer);
 			if (k < 0)
 				return http_fail(ctx->res, PF_ERR_INVALID_PERIOD,
 				    "Field 'period_start' is not the start of one of this subscription's "
 				    "periods so far.");
 		}
-		n.subscription_id = acct.subscription_id;
-		n.plan = acct.sub.plan;
-		n.period_start = pf_time_add_months(acct.sub.anchor, k);
-		n.period_end = pf_time_add_months(acct.sub.anchor, k + 1);
+		n.subscription_id = billed_id;
+		n.plan = billed.plan;
+		n.period_start = pf_time_add_months(billed.anchor, k);
+		n.period_end = pf_time_add_months(billed.anchor, k + 1);
 	}
 	err = charge_record(ctx->db, &acct, &n, ctx->req->now, &ctx->actor, &charge);
 	if (err != PF_OK)

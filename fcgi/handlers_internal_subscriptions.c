@@ -20,7 +20,7 @@ enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
 
 static const char endpoint[] = "internal/subscriptions";
 
-#define STARTED_AT_MAX_AGE (3 * 366 * PF_DAY_SECONDS)
+#define STARTED_AT_MAX_MONTHS 36
 
 /* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
 static bool
@@ -101,7 +101,7 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'started_at' is in the future.");
 	/* catching up is one transaction per period; a checkout reported years
 	 * late (or year 0001) is a mistake, not thousands of renewals */
-	if (started_at < ctx->req->now - STARTED_AT_MAX_AGE)
+	if (started_at < pf_time_add_months(ctx->req->now, -STARTED_AT_MAX_MONTHS))
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'started_at' is more than three years in the past.");
 

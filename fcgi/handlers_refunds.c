@@ -29,7 +29,7 @@ enum { RR_CHARGE_ID, RR_TASK_ID, RR_REASON, RR_DESCRIPTION, RR_EMAIL };
 /* The refund form's "fields", read from the table the validator enforces,
  * so what the form promises and what the service accepts cannot drift. */
 static json_t *
-form_fields_json(void)
+form_fields_json(bool account_has_email)
 {
 	json_t *list = json_array();
 	const struct field_spec *f;
@@ -43,8 +43,11 @@ form_fields_json(void)
 				if ((json_int_t)strlen(*v) > max)
 					max = (json_int_t)strlen(*v);
 		}
+		/* policy 6: a request includes the account email; with none on
+		 * the account, the form must ask for one */
 		json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "name", f->name,
-		    "required", f->required, "max_length", max));
+		    "required", f->required || (strcmp(f->name, "email") == 0 && !account_has_email),
+		    "max_length", max));
 	}
 	return list;
 }
@@ -113,7 +116,7 @@ handle_refund_form_get(struct handler_ctx *ctx)
 		"reasons", form_reasons_json(),
 		"charges", charges,
 		"tasks", tasks,
-		"fields", form_fields_json(),
+		"fields", form_fields_json(acct.has_email),
 		"email", acct.has_email ? acct.email : NULL));
 }
 
@@ -249,6 +252,10 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
+	if (!f[RR_EMAIL].present && !acct.has_email)
+		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
+		    "Field 'email' is required: your account has no email address, and support "
+		    "needs one to answer you (Refund Policy, section 6).");
 	memset(&target, 0, sizeof(target));
 	memset(&task, 0, sizeof(task));
 	if (f[RR_CHARGE_ID].present) {

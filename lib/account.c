@@ -178,6 +178,33 @@ out:
 }
 
 enum pf_error
+account_subscription_ended_by_suspension(struct db *db, const char *user_id,
+    struct subscription_state *out, int64_t *id)
+{
+	const char *params[1] = {user_id};
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION, params, &res);
+	if (err == PF_OK && PQntuples(res) != 1)
+		err = PF_ERR_NO_ACTIVE_SUBSCRIPTION;
+	if (err != PF_OK)
+		goto out;
+	memset(out, 0, sizeof(*out));
+	out->paid = true;
+	*id = db_int(res, 0, "id");
+	snprintf(out->plan, sizeof(out->plan), "%s", db_text(res, 0, "plan"));
+	out->plan_rank = (int)db_int(res, 0, "plan_rank");
+	out->anchor = db_int(res, 0, "anchor");
+	out->period_index = (int)db_int(res, 0, "period_index");
+	out->period_start = db_int(res, 0, "period_start");
+	out->period_end = db_int(res, 0, "period_end");
+out:
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
 account_save_subscription(struct db *db, const struct account *acct)
 {
 	char id[24], index[16], start[24], end[24];

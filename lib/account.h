@@ -54,6 +54,12 @@ enum pf_error account_open_for_user(struct db *db, const struct auth_identity *i
 enum pf_error account_read_unlocked(struct db *db, const struct auth_identity *identity,
     pf_time now, struct account *out, bool *current);
 
+/* The paid subscription that suspension ended (the provider may still
+ * report charges for it): fills *out (paid = true) and *id, or answers
+ * PF_ERR_NO_ACTIVE_SUBSCRIPTION when the user never had one. */
+enum pf_error account_subscription_ended_by_suspension(struct db *db, const char *user_id,
+    struct subscription_state *out, int64_t *id);
+
 /* Writes the subscription fields of acct->sub to its row. */
 enum pf_error account_save_subscription(struct db *db, const struct account *acct);
 

@@ -96,8 +96,13 @@ check_one(const struct field_spec *f, json_t *value, struct field_value *out,
 			}
 		} else if (f->type == FIELD_TIME) {
 			pf_time t;
-			if (strlen(s) > 64 || pf_time_parse(s, &t) != 0) {
-				snprintf(detail, detail_len, "Field '%s' must be an RFC 3339 time.", f->name);
+			char check[PF_RFC3339_LEN];
+			/* before 1970 nothing of ours happened; and every accepted time
+			 * must render back as RFC 3339 in responses */
+			if (strlen(s) > 64 || pf_time_parse(s, &t) != 0 || t < 0 ||
+			    pf_time_format(t, check) != 0) {
+				snprintf(detail, detail_len,
+				    "Field '%s' must be an RFC 3339 time from 1970 on.", f->name);
 				return PF_ERR_INVALID_REQUEST;
 			}
 			out->integer = t;
@@ -136,8 +141,13 @@ json_fields_validate(json_t *obj, const struct field_spec *fields, size_t count,
 				snprintf(detail, detail_len, "Unknown field '%.64s'.", key);
 				return PF_ERR_INVALID_REQUEST;
 			}
-			if (json_is_null(value) && !f->required)
-				continue;
+			/* null is not "absent": a console sending null for an empty
+			 * amount must not get the default (a full refund) */
+			if (json_is_null(value)) {
+				snprintf(detail, detail_len, "Field '%s' must not be null; leave it out instead.",
+				    f->name);
+				return PF_ERR_INVALID_REQUEST;
+			}
 			err = check_one(f, value, &values[i], detail, detail_len);
 			if (err != PF_OK)
 				return err;

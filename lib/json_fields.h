@@ -27,7 +27,7 @@ struct field_spec {
 };
 
 struct field_value {
-	bool present;         /* false when absent (or JSON null for optional fields) */
+	bool present;         /* false when absent (JSON null is refused) */
 	const char *string;   /* borrowed from the JSON document */
 	int64_t integer;      /* also the parsed time for FIELD_TIME */
 };
@@ -37,7 +37,7 @@ struct field_value {
 size_t json_fields_count(const struct field_spec *fields);
 
 /* Validates obj (may be NULL: no body) against fields[0..count): unknown
- * fields, wrong types, missing required fields, out-of-range values are
+ * fields, wrong types (null included), missing required fields, out-of-range values are
  * PF_ERR_INVALID_REQUEST with a detail naming the field. values[i] receives
  * field i. */
 enum pf_error json_fields_validate(json_t *obj, const struct field_spec *fields,

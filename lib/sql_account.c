@@ -76,6 +76,13 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	    " response_body, created_at) VALUES ($1, $2, $3::jsonb, $4, $5, to_timestamp($6))", 6},
 	[SQL_USER_EXISTS] = {"SELECT 1 FROM users WHERE id = $1", 1},
 	[SQL_HEALTH] = {"SELECT 1", 0},
+	[SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION] = {
+	    "SELECT s.id, s.plan, p.rank AS plan_rank, extract(epoch FROM s.anchor)::bigint AS anchor,"
+	    " s.period_index, extract(epoch FROM s.current_period_start)::bigint AS period_start,"
+	    " extract(epoch FROM s.current_period_end)::bigint AS period_end"
+	    " FROM subscriptions s JOIN plans p ON p.name = s.plan"
+	    " WHERE s.user_id = $1 AND s.status = 'ended' AND s.end_cause = 'suspended'"
+	    " ORDER BY s.ended_at DESC, s.id DESC LIMIT 1", 1},
 	/* A customer's subscription change in one round trip: the row as
 	 * SQL_SUBSCRIPTION_UPDATE writes it, its audit row as SQL_AUDIT_INSERT,
 	 * and (when $15 is not NULL) its outbox event as SQL_OUTBOX_INSERT. */

@@ -107,3 +107,31 @@ def test_charge_recorded_for_a_suspended_account_stays_frozen():
     assert balances(uid) == (50, 400)
     expect(start_task(uid, 10), 403, "account_suspended")
     assert balances(uid) == (50, 400)
+
+
+def test_subscription_charge_after_suspension_is_recorded_against_the_ended_subscription():
+    uid, tok = user(plan="studio")
+    first = first_charge(tok)
+    expect(suspend(uid), 200)
+    r = expect(record_charge(uid, kind="subscription", amount=7900, period_start=first["period_start"]), 201)
+    c = r.json["charge"]
+    assert (c["kind"], c["amount_cents"], c["status"]) == ("subscription", 7900, "paid")
+    assert (c["period_start"], c["period_end"]) == (first["period_start"], first["period_end"])
+    # the customer can see it and ask for it back (a duplicate: reviewed by support, policy 4)
+    assert any(x["id"] == c["id"] for x in charges(tok))
+    rr = expect(refund(tok, charge_id=c["id"], reason="duplicate_charge"), 201).json
+    assert rr["status"] == "pending"
+
+
+def test_subscription_charge_for_a_user_who_never_subscribed_is_409():
+    uid, _ = user()
+    expect(suspend(uid), 200)
+    expect(record_charge(uid, kind="subscription", amount=2900), 409, "no_active_subscription")
+
+
+def test_times_before_1970_are_refused():
+    uid, tok = user()
+    for when in ["0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"]:
+        r = expect(record_charge(uid, kind="credit_pack", amount=100, credits=1, charged_at=when), 400, "invalid_request")
+        assert "charged_at" in r.json["detail"]
+    assert charges(tok) == []

@@ -264,3 +264,25 @@ def test_list_newest_first_only_own():
     listed = expect(get("/api/v1/refund-requests", tok), 200).json["refund_requests"]
     assert [x["id"] for x in listed] == [c["id"], b, a]
     assert all(x["status"] == "pending" and x["respond_by"] for x in listed)
+
+
+def test_email_required_when_the_account_has_none():
+    uid, _ = subscribe(plan="pro")
+    sql("UPDATE users SET email = NULL WHERE id = :'p1'", uid)   # an account known only by its sub
+    tok = token(uid)                                             # and a token without email
+    form = expect(get("/api/v1/refund-form", tok), 200).json
+    assert form["email"] is None
+    assert next(f for f in form["fields"] if f["name"] == "email")["required"] is True
+    charge = first_charge(tok)
+    r = expect(refund(tok, charge_id=charge["id"]), 400, "invalid_request")
+    assert "email" in r.json["detail"]
+    ok = expect(refund(tok, charge_id=charge["id"], email="me@example.com"), 201).json
+    assert ok["email"] == "me@example.com"
+
+
+def test_email_optional_when_the_account_has_one():
+    uid, tok = user(plan="pro")
+    form = expect(get("/api/v1/refund-form", tok), 200).json
+    assert next(f for f in form["fields"] if f["name"] == "email")["required"] is False
+    r = expect(refund(tok, charge_id=first_charge(tok)["id"]), 201).json
+    assert r["email"] == f"{uid}@example.com"

@@ -199,3 +199,13 @@ def test_suspend_errors():
     expect(post(f"/api/v1/support/users/{uid}/suspend", support_token(), {}), 400, "invalid_request")
     expect(post(f"/api/v1/support/users/{uid}/suspend", tok, {"note": "x"}), 403, "forbidden")
     assert sql_value("SELECT status FROM users WHERE id = :'p1'", uid) == "active"
+
+
+def test_null_amount_is_400_not_a_full_refund():
+    uid, tok = user(plan="pro")
+    charge = first_charge(tok)
+    rid = expect(refund(tok, charge_id=charge["id"], reason="billing_error"), 201).json["id"]
+    r = expect(approve(rid, {"amount_cents": None}), 400, "invalid_request")
+    assert "amount_cents" in r.json["detail"]
+    assert charge_by_id(tok, charge["id"])["status"] == "paid"
+    assert expect(approve(rid, {"amount_cents": 500}), 200).json["refund_request"]["status"] == "approved"

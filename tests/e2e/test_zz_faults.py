@@ -98,6 +98,20 @@ def test_postgres_stopped_under_load_answers_503_then_recovers():
     assert check_consistency() == []
 
 
+def test_first_requests_after_a_database_restart_succeed():
+    uid, _ = subscribe(plan="pro")
+    # every worker holds a connection that the restart kills while idle
+    for _ in range(10):
+        expect(get("/healthz"), 200)
+    stack("stop-postgres")
+    stack("start-postgres")
+    answers = [get("/healthz") for _ in range(12)]
+    assert all(r.status == 200 for r in answers), answers
+    answers = [post("/api/v1/subscription/cancel" if i % 2 == 0 else "/api/v1/subscription/resume", token(uid))
+               for i in range(8)]
+    assert all(r.status == 200 for r in answers), answers
+
+
 def test_app_killed_with_sigkill_then_restarted_loses_nothing():
     users = [subscribe(plan="pro")[0] for _ in range(3)]
     with Load(users) as load:

@@ -197,12 +197,16 @@ test_fields(void)
 	UNIT_EQ_INT(validate("{\"name\":\"a\\nb\"}", v), PF_ERR_INVALID_REQUEST);
 	UNIT_EQ_INT(validate("{\"name\":\"a\",\"note\":\"x\\ny\"}", v), PF_OK);
 	UNIT_EQ_INT(validate("{\"name\":\"a\",\"colour\":\"blue\"}", v), PF_ERR_INVALID_REQUEST);
-	UNIT_EQ_INT(validate("{\"name\":\"a\",\"colour\":null}", v), PF_OK);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"colour\":null}", v), PF_ERR_INVALID_REQUEST);
 	UNIT_CHECK(!v[2].present);
 	UNIT_EQ_INT(validate("{\"name\":null}", v), PF_ERR_INVALID_REQUEST);
 	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"2026-01-31T10:00:00Z\"}", v), PF_OK);
 	UNIT_EQ_INT(v[4].integer, 1769853600);
 	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"yesterday\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"0000-01-01T00:00:00Z\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"1969-12-31T23:59:59Z\"}", v), PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"1970-01-01T00:00:00Z\"}", v), PF_OK);
+	UNIT_EQ_INT(validate("{\"name\":\"a\",\"at\":\"9999-12-31T23:59:59-01:00\"}", v), PF_ERR_INVALID_REQUEST);
 	UNIT_EQ_INT(json_fields_validate(NULL, fields, 5, v, NULL, 0) == PF_ERR_INVALID_REQUEST, 1);
 }
 
