@@ -4,7 +4,8 @@
  * each line
  *     @SQL_NAME var1 var2 ...@ rest
  * with that statement's text, $n becoming :varn (pgbench -M prepared sends
- * them as parameters), followed by rest, or ";" when rest is empty.
+ * them as parameters), followed by rest, or ";" when rest is empty. The
+ * variable '' stands for the empty string (pgbench -D cannot define one).
  * Exit 1 on an unknown name or a wrong variable count. Not installed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,10 @@ expand(char *spec, const char *rest, int lineno)
 			long n = strtol(p + 1, &end, 10);
 			if (n < 1 || n > nvars)
 				return -1;
-			printf(":%s", vars[n - 1]);
+			if (strcmp(vars[n - 1], "''") == 0)
+				printf("''");
+			else
+				printf(":%s", vars[n - 1]);
 			p = end - 1;
 		} else {
 			putchar(*p);

@@ -141,16 +141,21 @@ FROM generate_series(:first, :last) g;
 INSERT INTO credit_ledger (user_id, balance, delta, cause, ref, at)
 SELECT g::text, 'included', 800, 'grant', 'checkout', date_trunc('second', now()) - interval '5 days'
 FROM generate_series(:first, :last) g;
-INSERT INTO subscriptions (user_id, plan, status, anchor, period_index, current_period_start,
+-- subscription id = user id: the pgbench write script relies on it
+INSERT INTO subscriptions (id, user_id, plan, status, anchor, period_index, current_period_start,
     current_period_end, provider_ref, started_at)
-SELECT g::text, 'pro', 'active', t.start, 0, t.start, t.start + interval '1 month', 'bench-' || g, t.start
+SELECT g, g::text, 'pro', 'active', t.start, 0, t.start, t.start + interval '1 month', 'bench-' || g, t.start
 FROM generate_series(:first, :last) g,
     (SELECT date_trunc('second', now()) - interval '5 days' AS start) t;
+SELECT setval('subscriptions_id_seq', (SELECT max(id) FROM subscriptions));
 COMMIT;
 VACUUM ANALYZE users;
 VACUUM ANALYZE subscriptions;
 SQL
 [ $? -eq 0 ] || { say "seeding failed"; exit 1; }
+# the seeded period (the same for every user), for the pgbench write script
+seed_period=$(psql_bench -tA -F' ' -c "SELECT extract(epoch FROM current_period_start)::bigint,
+    extract(epoch FROM current_period_end)::bigint FROM subscriptions WHERE id = $first_user")
 
 # --- tokens: "user_id token" per line, as scripts/mint-token signs them
 say "minting $users tokens"
@@ -253,9 +258,11 @@ run_pgbench() { # label template
 	renewing="{\"plan\":\"pro\",\"status\":\"active\",\"current_period_start\":\"2026-11-21T10:00:00Z\",\"current_period_end\":\"2026-12-21T10:00:00Z\",\"cancel_at_period_end\":false,\"scheduled_change\":null,\"renews_at\":\"2026-12-21T10:00:00Z\"}"
 	cancelling="{\"plan\":\"pro\",\"status\":\"active\",\"current_period_start\":\"2026-11-21T10:00:00Z\",\"current_period_end\":\"2026-12-21T10:00:00Z\",\"cancel_at_period_end\":true,\"scheduled_change\":null,\"renews_at\":null}"
 	(cd "$work" && pgbench -n -M prepared -c "$db_connections" -j "$wrk_threads" -T "$seconds" \
-	    -h 127.0.0.1 -p "$pg_port" -U postgres -l --log-prefix=pgbench_log -f "$script" \
+	    -h "$dir/pg-socket" -p "$pg_port" -U postgres -l --log-prefix=pgbench_log -f "$script" \
 	    -D first_user="$first_user" -D last_user="$last_user" -D now="$now" \
 	    -D email=bench@example.com -D actor_role=user -D yes=true -D no=false \
+	    -D plan=pro -D period_index=0 -D period_start="${seed_period% *}" \
+	    -D period_end="${seed_period#* }" \
 	    -D action_cancel=subscription.cancel_scheduled -D action_resume=subscription.resumed \
 	    -D event_cancel=subscription_cancel_scheduled -D event_resume=subscription_resumed \
 	    -D sub_renewing="$renewing" -D sub_cancelling="$cancelling" \

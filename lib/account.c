@@ -97,23 +97,48 @@ account_read(struct db *db, const char *user_id, struct account *out)
 	return err;
 }
 
+/* Takes the account's row lock and reads the account in one round trip.
+ * The read is its own statement after the lock's, so its snapshot is taken
+ * once the lock is granted and it sees what the previous holder committed
+ * (one statement joining and locking would read the rows as they were
+ * before the wait). *found is false when there is no such user. */
+static enum pf_error
+account_lock_and_read(struct db *db, const char *user_id, struct account *out, bool *found)
+{
+	const char *params[1] = {user_id};
+	const struct db_call calls[2] = {
+		{&sql_account_catalog, SQL_ACCOUNT_LOCK, params},
+		{&sql_account_catalog, SQL_ACCOUNT_READ, params},
+	};
+	PGresult *res[2] = {NULL, NULL};
+	enum pf_error err;
+
+	*found = false;
+	err = db_exec_batch(db, calls, 2, res);
+	if (err != PF_OK)
+		goto out;
+	if (PQntuples(res[0]) != 1)
+		goto out;
+	if (PQntuples(res[1]) != 1) {
+		err = PF_ERR_INTERNAL;  /* locked but not readable: cannot happen */
+		goto out;
+	}
+	account_from_row(res[1], out);
+	*found = true;
+out:
+	PQclear(res[0]);
+	PQclear(res[1]);
+	return err;
+}
+
 enum pf_error
 account_lock(struct db *db, const char *user_id, struct account *out)
 {
-	const char *params[1] = {user_id};
-	PGresult *res = NULL;
-	enum pf_error err;
+	bool found;
+	enum pf_error err = account_lock_and_read(db, user_id, out, &found);
 
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_LOCK, params, &res);
-	if (err != PF_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
+	if (err == PF_OK && !found)
 		err = PF_ERR_USER_NOT_FOUND;
-		goto out;
-	}
-	err = account_read(db, user_id, out);
-out:
-	PQclear(res);
 	return err;
 }
 
@@ -151,7 +176,16 @@ account_provision_and_lock(struct db *db, const char *user_id, const char *email
 	PGresult *res = NULL;
 	json_t *after = NULL;
 	enum pf_error err;
+	bool found;
 
+	/* the common case, an existing user: lock and read, one round trip */
+	err = account_lock_and_read(db, user_id, out, &found);
+	if (err != PF_OK || found)
+		goto sync_email;
+
+	/* Creates the user; a concurrent request creating it too makes this
+	 * one wait for that row and lock it (ON CONFLICT DO UPDATE), then it
+	 * returns no row. */
 	int_text(now_text, sizeof(now_text), now);
 	params[0] = user_id;
 	params[1] = email;
@@ -169,6 +203,7 @@ account_provision_and_lock(struct db *db, const char *user_id, const char *email
 			goto out;
 	}
 	err = account_read(db, user_id, out);
+sync_email:
 	if (err == PF_OK)
 		err = account_sync_email(db, out, email, now, actor);
 out:
@@ -261,7 +296,9 @@ account_change_subscription(struct db *db, const struct account *acct, pf_time a
 	params[13] = after_text;
 	params[14] = event;
 	params[15] = payload_text;
-	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_CHANGE, params, NULL);
+	/* nothing reads its result: it travels with the next round trip,
+	 * usually the COMMIT */
+	err = db_defer(db, &sql_account_catalog, SQL_SUBSCRIPTION_CHANGE, params);
 out:
 	free(before_text);
 	free(after_text);

@@ -20,12 +20,34 @@ struct db_catalog {
 	int count;
 };
 
+#define DB_DEFERRED_MAX 8      /* statements waiting for the next round trip */
+#define DB_PARAMS_MAX 32
+
+/* A statement whose result nobody reads: it is sent with the transaction's
+ * next round trip (the next db_exec or the COMMIT), not on its own. */
+struct db_deferred {
+	const struct db_catalog *catalog;
+	int index;
+	char *param_text;                  /* owned: every parameter, NUL-separated */
+	const char *params[DB_PARAMS_MAX]; /* into param_text; NULL is SQL NULL */
+};
+
 struct db {
 	PGconn *conn;               /* NULL while disconnected */
 	const char *conninfo;       /* borrowed from the config */
 	int statement_timeout_ms;
 	bool in_transaction;
+	bool begin_pending;         /* BEGIN rides with the transaction's first round trip */
+	int deferred_count;
+	struct db_deferred deferred[DB_DEFERRED_MAX];
 	char last_sqlstate[6];      /* of the last failed statement */
+};
+
+/* One statement of a db_exec_batch. */
+struct db_call {
+	const struct db_catalog *catalog;
+	int index;
+	const char *const *params;
 };
 
 /* Every catalogue the service prepares (db_catalogs.c). */
@@ -47,7 +69,23 @@ void db_close(struct db *db);
 enum pf_error db_exec(struct db *db, const struct db_catalog *catalog, int index,
     const char *const *params, PGresult **out);
 
-/* BEGIN / COMMIT / ROLLBACK. */
+/* Runs n statements in one round trip (libpq pipeline mode), in order, each
+ * with its own snapshot: a statement that waits for a row lock is complete
+ * before the next one starts. On PF_OK out[i] (if out != NULL) is statement
+ * i's result, owned by the caller; on an error every out[i] is NULL. */
+enum pf_error db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out);
+
+/* Queues a statement whose result the caller does not need (its params are
+ * copied); it is sent, in order, ahead of the next statement or with the
+ * COMMIT, and its failure is that round trip's failure. Inside a
+ * transaction only. */
+enum pf_error db_defer(struct db *db, const struct db_catalog *catalog, int index,
+    const char *const *params);
+
+/* BEGIN / COMMIT / ROLLBACK. BEGIN is not sent on its own: it rides with
+ * the first statement, so a transaction costs no extra round trip for it;
+ * the deferred statements ride with the COMMIT. A failed COMMIT leaves the
+ * connection idle (rolled back). */
 enum pf_error db_begin(struct db *db);
 enum pf_error db_commit(struct db *db);
 void db_rollback(struct db *db);

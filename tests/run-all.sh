@@ -6,7 +6,8 @@
 # its last line: "N passed, M failed".
 # Environment: PF_BUILD_DIR (where pf-account is), PF_E2E_FILTER (substrings
 # selecting e2e tests), PF_E2E_EXCLUDE, PF_APP_WRAPPER (run the app under e.g.
-# valgrind), PF_FUZZ_SECONDS (per fuzz target; default 5, 0 = no fuzzing).
+# valgrind), PF_FUZZ_SECONDS (per fuzz target; default 5, 0 = no fuzzing),
+# PF_DB_TESTS (binaries testing lib/db.c against the stack's PostgreSQL).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 export PF_BUILD_DIR=${PF_BUILD_DIR:-$src}
@@ -65,6 +66,14 @@ trap cleanup EXIT INT TERM
 
 if "$src/scripts/stack" up >"$out" 2>&1; then
 	eval "$("$src/scripts/stack" env | sed 's/^/export /; s/=\(.*\)$/="\1"/')"
+	# lib/db.c against the stack's PostgreSQL (PF_DB_TESTS, from make check)
+	for t in ${PF_DB_TESTS:-}; do
+		"$PF_BUILD_DIR/$t" >"$out" 2>&1
+		rc=$?
+		cat "$out"
+		count "$out"
+		[ $rc -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out" && failed=$((failed + 1))
+	done
 	# shellcheck disable=SC2086
 	python3 "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
 	count "$out"
