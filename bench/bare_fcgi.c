@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <fcgiapp.h>
+#include "fcgi_finish.h"
 
 #define BARE_MAX_PROCESSES 64
 #define BARE_MAX_THREADS 256
@@ -34,7 +35,7 @@ bare_thread_main(void *arg)
 		return NULL;
 	while (FCGX_Accept_r(&request) == 0) {
 		FCGX_PutStr(bare_response, (int)sizeof(bare_response) - 1, request.out);
-		FCGX_Finish_r(&request);
+		fcgi_finish_promptly(&request);
 	}
 	return NULL;
 }

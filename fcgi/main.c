@@ -19,6 +19,7 @@
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
+#include "fcgi_finish.h"
 
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
@@ -58,7 +59,7 @@ worker_thread_main(void *arg)
 		return NULL;
 	while (!stop_requested && FCGX_Accept_r(&request) == 0) {
 		dispatch_request(&request, &db, wt->cfg);
-		FCGX_Finish_r(&request);
+		fcgi_finish_promptly(&request);
 	}
 	FCGX_Free(&request, 1);
 	db_close(&db);
