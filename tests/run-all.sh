@@ -37,13 +37,17 @@ count() { # adds the "N passed, M failed" of the last such line in $1
 	failed=$((failed + f))
 }
 
-out=$(mktemp)
-for t in "$@"; do
-	"$PF_BUILD_DIR/$t" >"$out" 2>&1
+run_test_binary() { # counts its totals; a crash without them is a failure
+	"$PF_BUILD_DIR/$1" >"$out" 2>&1
 	rc=$?
 	cat "$out"
 	count "$out"
 	[ $rc -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out" && failed=$((failed + 1))
+}
+
+out=$(mktemp)
+for t in "$@"; do
+	run_test_binary "$t"
 done
 
 # a bounded fuzz pass (fuzz/run.sh builds the libFuzzer targets with clang);
@@ -68,11 +72,7 @@ if "$src/scripts/stack" up >"$out" 2>&1; then
 	eval "$("$src/scripts/stack" env | sed 's/^/export /; s/=\(.*\)$/="\1"/')"
 	# lib/db.c against the stack's PostgreSQL (PF_DB_TESTS, from make check)
 	for t in ${PF_DB_TESTS:-}; do
-		"$PF_BUILD_DIR/$t" >"$out" 2>&1
-		rc=$?
-		cat "$out"
-		count "$out"
-		[ $rc -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out" && failed=$((failed + 1))
+		run_test_binary "$t"
 	done
 	# shellcheck disable=SC2086
 	python3 "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
