@@ -17,16 +17,18 @@ function setup(thread)
 	table.insert(threads, thread)
 end
 
-local mode, path
+-- requests are formatted once, in init(): the load generator shares the
+-- cores with what it measures, so it should spend as little as it can
+local mode, plain_request
 local users = {}
 local next_user = 1
-local cancelled = {}
 
 function init(args)
 	mode = args[1] or "read"
 	local file = args[2]
-	path = args[3]
+	local path = args[3]
 	if mode == "plain" then
+		plain_request = wrk.format("GET", path)
 		return
 	end
 	local thread_count = tonumber(args[4]) or 1
@@ -35,7 +37,14 @@ function init(args)
 		local id, token = line:match("^(%S+)%s+(%S+)$")
 		if id then
 			if index % thread_count == thread_index then
-				table.insert(users, {id = id, auth = "Bearer " .. token})
+				local auth = "Bearer " .. token
+				local function post(action)
+					return wrk.format("POST", "/api/v1/subscription/" .. action,
+					    {["Authorization"] = auth, ["Content-Length"] = "0"})
+				end
+				table.insert(users, {
+					read = wrk.format("GET", "/api/v1/account", {["Authorization"] = auth}),
+					cancel = post("cancel"), resume = post("resume"), cancelled = false})
 			end
 			index = index + 1
 		end
@@ -49,13 +58,13 @@ local primed = false
 
 function request()
 	if mode == "plain" then
-		return wrk.format("GET", path)
+		return plain_request
 	end
 	if not primed then
 		-- wrk calls request() once on thread 1 to inspect it and never sends
 		-- that one: a read that changes nothing, so no user's turn is lost
 		primed = true
-		return wrk.format("GET", "/api/v1/account", {["Authorization"] = users[1].auth})
+		return users[1].read
 	end
 	local u = users[next_user]
 	next_user = next_user + 1
@@ -63,12 +72,10 @@ function request()
 		next_user = 1
 	end
 	if mode == "read" then
-		return wrk.format("GET", "/api/v1/account", {["Authorization"] = u.auth})
+		return u.read
 	end
-	local action = cancelled[u.id] and "resume" or "cancel"
-	cancelled[u.id] = not cancelled[u.id]
-	return wrk.format("POST", "/api/v1/subscription/" .. action,
-	    {["Authorization"] = u.auth, ["Content-Length"] = "0"})
+	u.cancelled = not u.cancelled
+	return u.cancelled and u.cancel or u.resume
 end
 
 function done(summary, latency, requests)
