@@ -289,24 +289,21 @@ run_pgbench() { # label template
 # --- the app
 say "measuring the app ($seconds s per run, wrk -t$wrk_threads)"
 mem_peak="0 0 0"
-for c in $connections; do
-	run_wrk read "$c" read /api/v1/account >/dev/null &
+measure_app() { # label connections path: one wrk run, sampling the app's memory halfway
+	run_wrk "$1" "$2" "$1" "$3" >/dev/null &
 	wrk_pid=$!
 	sleep "$(( (seconds + 1) / 2 ))"
 	m=$(app_memory)
 	[ "${m%% *}" -gt "${mem_peak%% *}" ] && mem_peak=$m
 	wait $wrk_pid
-	check "read c=$c: no errors" test "$(awk -F'\t' -v c="$c" '$1 == "read" && $2 == c {print $6}' "$results")" = 0
+	check "$1 c=$2: no errors" test "$(awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $2 == c {print $6}' "$results")" = 0
+}
+for c in $connections; do
+	measure_app read "$c" /api/v1/account
 done
 for c in $connections; do
 	reset_subscriptions
-	run_wrk write "$c" write "" >/dev/null &
-	wrk_pid=$!
-	sleep "$(( (seconds + 1) / 2 ))"
-	m=$(app_memory)
-	[ "${m%% *}" -gt "${mem_peak%% *}" ] && mem_peak=$m
-	wait $wrk_pid
-	check "write c=$c: no errors" test "$(awk -F'\t' -v c="$c" '$1 == "write" && $2 == c {print $6}' "$results")" = 0
+	measure_app write "$c" ""
 done
 mem_idle=$(app_memory)
 check "the app survived the load" curl -fsS -o /dev/null "$url/healthz"

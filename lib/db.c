@@ -137,8 +137,7 @@ static void
 connection_lost(struct db *db, const char *during)
 {
 	fprintf(stderr, "db: connection lost during %s\n", during);
-	deferred_clear(db);
-	db_close(db);
+	db_close(db);  /* drops what was deferred too */
 }
 
 /* The error of a failed statement: 57014 query_canceled (statement_timeout)
@@ -307,10 +306,8 @@ db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out)
 			out[i] = NULL;
 	if (n < 1 || n > DB_BATCH_MAX)
 		return PF_ERR_INTERNAL;
-	if (db->conn == NULL) {
-		deferred_clear(db);
-		return PF_ERR_UNAVAILABLE;
-	}
+	if (db->conn == NULL)
+		return PF_ERR_UNAVAILABLE;  /* db_close left nothing deferred */
 	if (n == 1 && !db->begin_pending && db->deferred_count == 0) {
 		char name[DB_STATEMENT_NAME_MAX];
 		statement_name(name, sizeof(name), calls[0].catalog, calls[0].index);
@@ -399,7 +396,6 @@ db_commit(struct db *db)
 	enum pf_error err;
 
 	if (db->conn == NULL) {
-		deferred_clear(db);
 		db->in_transaction = false;
 		return PF_ERR_UNAVAILABLE;
 	}

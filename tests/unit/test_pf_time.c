@@ -3,21 +3,7 @@
 #include <limits.h>
 #include "pf_time.h"
 #include "unit.h"
-
-/* Parses a literal the test relies on; a typo in the test shows up as a
- * sentinel that no expected value can match, plus its own failure line. */
-static pf_time
-at(const char *s)
-{
-	pf_time t;
-
-	if (pf_time_parse(s, &t) != 0) {
-		fprintf(stderr, "test literal does not parse: %s\n", s);
-		unit_failed++;
-		return INT64_MIN;
-	}
-	return t;
-}
+#include "unit_time.h"
 
 /* Rotating buffers so one assertion may format two times. */
 static const char *

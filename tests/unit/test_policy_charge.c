@@ -2,19 +2,8 @@
  * credit-pack clawback at the boundaries, and period-start validation. */
 #include "policy_charge.h"
 #include "unit.h"
+#include "unit_time.h"
 
-static pf_time
-at(const char *s)
-{
-	pf_time t;
-
-	if (pf_time_parse(s, &t) != 0) {
-		fprintf(stderr, "test literal does not parse: %s\n", s);
-		unit_failed++;
-		return INT64_MIN;
-	}
-	return t;
-}
 
 static void
 test_status_names(void)

@@ -2,22 +2,11 @@
  * which a request is refused, automatic approval and partial amounts. */
 #include "policy_refund.h"
 #include "unit.h"
+#include "unit_time.h"
 
 #define DAY PF_DAY_SECONDS
 #define N_REASONS ((int)REFUND_REASON__MAX)
 
-static pf_time
-at(const char *s)
-{
-	pf_time t;
-
-	if (pf_time_parse(s, &t) != 0) {
-		fprintf(stderr, "test literal does not parse: %s\n", s);
-		unit_failed++;
-		return INT64_MIN;
-	}
-	return t;
-}
 
 /* The published section 5 sentences, word for word. */
 static const char *const policy5[N_REASONS] = {

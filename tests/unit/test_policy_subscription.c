@@ -2,6 +2,7 @@
  * the billing-period rollover including catch-up and month-end anchors. */
 #include "policy_subscription.h"
 #include "unit.h"
+#include "unit_time.h"
 
 static const struct plan plan_free = {"free", 0, 0, "EUR", 50};
 static const struct plan plan_pro = {"pro", 1, 1900, "EUR", 800};
@@ -12,18 +13,6 @@ static const struct plan plan_rank0_priced = {"basic", 0, 500, "EUR", 100};
 static const struct plan plan_enterprise = {"enterprise", 3, 9900, "EUR", 9000};
 static const struct plan plan_lite = {"lite", 1, 900, "EUR", 300};
 
-static pf_time
-at(const char *s)
-{
-	pf_time t;
-
-	if (pf_time_parse(s, &t) != 0) {
-		fprintf(stderr, "test literal does not parse: %s\n", s);
-		unit_failed++;
-		return INT64_MIN;
-	}
-	return t;
-}
 
 static const char *
 fmt(pf_time t)
