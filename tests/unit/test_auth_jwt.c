@@ -620,8 +620,11 @@ expect_malleated_bad(const struct auth_config *cfg, const char *t, int line)
 			converted = true;
 		}
 	}
-	if (converted)
-		UNIT_EQ_INT(verify(cfg, s), INVALID);
+	/* a token with neither character still gets a '+' of the standard
+	 * alphabet, so this check runs whatever the clock made the token */
+	if (!converted)
+		s[strlen(s) - 2] = '+';
+	UNIT_EQ_INT(verify(cfg, s), INVALID);
 	if (unit_failed != failed_before)
 		fprintf(stderr, "  (from line %d)\n", line);
 	free(s);
