@@ -212,6 +212,10 @@ config_load(struct app_config *cfg)
 		fprintf(stderr, "config: an HS256 secret must be at least 32 bytes\n");
 		goto out;
 	}
+	if (auth_config_prepare(&cfg->auth) != 0) {
+		fprintf(stderr, "config: could not bind the HS256 secret (OpenSSL HMAC-SHA256)\n");
+		goto out;
+	}
 	ret = 0;
 out:
 	file_values_free(&fv);
@@ -223,6 +227,7 @@ out:
 void
 config_free(struct app_config *cfg)
 {
+	auth_config_release(&cfg->auth);
 	if (cfg->auth.key != NULL) {
 		explicit_bzero(cfg->auth.key, cfg->auth.key_len);
 		free(cfg->auth.key);

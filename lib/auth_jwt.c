@@ -1,13 +1,15 @@
 /* auth_jwt.c: "Authorization: Bearer <JWT>" -> verified identity.
  *
- * libjwt 1.10 only checks the signature, with whatever algorithm the token
- * names (it accepts "hs256" for HS256, HS512 with an HS256 secret, and HS256
- * with an RSA public key PEM used as the HMAC secret), and with no key it
- * checks nothing and reports alg "none". So here: the token's shape is
- * checked before libjwt sees it, the algorithm is pinned to the configured
- * one, the header and every claim are checked with their JSON type, and
- * expiry is judged last so that token_expired is only ever said of a token
- * that is otherwise valid. No global mutable state; nothing is logged. */
+ * The signature: HS256 by auth_hs256.c (the configured secret, bound once),
+ * RS256/ES256 by libjwt 1.10. libjwt only checks the signature, with
+ * whatever algorithm the token names (it accepts "hs256" for HS256, HS512
+ * with an HS256 secret, and HS256 with an RSA public key PEM used as the
+ * HMAC secret), and with no key it checks nothing and reports alg "none".
+ * So here: the token's shape is checked first, the algorithm is pinned to
+ * the configured one, the header and every claim are checked with their
+ * JSON type, and expiry is judged last so that token_expired is only ever
+ * said of a token that is otherwise valid. No global mutable state; nothing
+ * is logged. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +19,9 @@
 #include <jansson.h>
 #include <jwt.h>
 
+#include "auth_hs256.h"
 #include "auth_jwt.h"
+#include "base64url.h"
 
 struct alg_entry {
 	const char *name;       /* the exact "alg" header value (RFC 7518) */
@@ -325,22 +329,118 @@ header_ok(const json_t *head, enum auth_alg alg)
 	return json_object_get(head, "crit") == NULL;
 }
 
+int
+auth_config_prepare(struct auth_config *cfg)
+{
+	if (cfg == NULL || cfg->hs256 != NULL)
+		return -1;
+	if (cfg->alg != AUTH_ALG_HS256)
+		return 0;
+	cfg->hs256 = auth_hs256_key_new(cfg->key, cfg->key_len);
+	return cfg->hs256 != NULL ? 0 : -1;
+}
+
+void
+auth_config_release(struct auth_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	auth_hs256_key_free(cfg->hs256);
+	cfg->hs256 = NULL;
+}
+
+/* One base64url segment of a token (shape already checked), as JSON. */
+static json_t *
+segment_json(const char *segment, size_t len)
+{
+	unsigned char decoded[AUTH_TOKEN_MAX];
+	json_t *value = NULL;
+	long n;
+
+	n = base64url_decode(segment, len, decoded, sizeof(decoded));
+	if (n >= 0)
+		value = json_loadb((const char *)decoded, (size_t)n, 0, NULL);
+	explicit_bzero(decoded, sizeof(decoded));
+	return value;
+}
+
+/* HS256: the signature over "header.payload", then both segments as JSON.
+ * token has the checked shape (three segments). */
+static enum pf_error
+hs256_open(const struct auth_config *cfg, const char *token, size_t len,
+    json_t **head, json_t **claims)
+{
+	struct auth_hs256_key *per_call = NULL;
+	const struct auth_hs256_key *key = cfg->hs256;
+	const char *dot1, *dot2;
+	enum pf_error ret = PF_ERR_INVALID_TOKEN;
+
+	dot1 = memchr(token, '.', len);
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
+	if (key == NULL && (key = per_call = auth_hs256_key_new(cfg->key, cfg->key_len)) == NULL) {
+		ret = PF_ERR_INTERNAL;
+		goto out;
+	}
+	if (!auth_hs256_signature_ok(key, token, (size_t)(dot2 - token),
+	    dot2 + 1, len - (size_t)(dot2 + 1 - token)))
+		goto out;
+	if ((*head = segment_json(token, (size_t)(dot1 - token))) == NULL ||
+	    (*claims = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
+		goto out;
+	ret = PF_OK;
+out:
+	auth_hs256_key_free(per_call);
+	return ret;
+}
+
+/* RS256/ES256 through libjwt: the signature, the pin, then header and claims
+ * as JSON (re-read from libjwt's text, to check their JSON types). */
+static enum pf_error
+libjwt_open(const struct auth_config *cfg, const char *start, size_t len,
+    json_t **head, json_t **claims)
+{
+	char token[AUTH_TOKEN_MAX + 1];
+	char *head_text = NULL, *claims_text = NULL;
+	jwt_t *jwt = NULL;
+	enum pf_error ret = PF_ERR_INVALID_TOKEN;
+
+	/* libjwt 1.10 copies each segment onto the stack (alloca): len is bounded. */
+	memcpy(token, start, len);
+	token[len] = '\0';
+	if (jwt_decode(&jwt, token, cfg->key, (int)cfg->key_len) != 0 || jwt == NULL)
+		goto out;
+	/* The pin: stops "none", other HMAC sizes, and a public key used as an
+	 * HMAC secret. libjwt reports "none" for anything it did not verify. */
+	if (jwt_get_alg(jwt) != alg_table[cfg->alg].jwt)
+		goto out;
+	if ((head_text = jwt_get_headers_json(jwt, NULL)) == NULL ||
+	    (claims_text = jwt_get_grants_json(jwt, NULL)) == NULL ||
+	    (*head = json_loads(head_text, 0, NULL)) == NULL ||
+	    (*claims = json_loads(claims_text, 0, NULL)) == NULL) {
+		ret = PF_ERR_INTERNAL;  /* re-reading what libjwt parsed: only ENOMEM */
+		goto out;
+	}
+	ret = PF_OK;
+out:
+	free(claims_text);
+	free(head_text);
+	jwt_free(jwt);
+	explicit_bzero(token, sizeof(token));
+	return ret;
+}
+
 enum pf_error
 auth_verify_bearer(const struct auth_config *cfg, const char *header,
     pf_time now, struct auth_identity *out)
 {
 	enum pf_error ret = PF_ERR_INVALID_TOKEN;
-	char token[AUTH_TOKEN_MAX + 1];
 	const char *start;
 	size_t len;
-	jwt_t *jwt = NULL;
-	char *head_text = NULL, *claims_text = NULL;
 	json_t *head = NULL, *claims = NULL, *exp;
 	struct auth_identity id;
 	int64_t leeway;
 
 	memset(&id, 0, sizeof(id));
-	token[0] = '\0';
 
 	if (out == NULL || !config_usable(cfg)) {
 		ret = PF_ERR_INTERNAL;
@@ -352,26 +452,13 @@ auth_verify_bearer(const struct auth_config *cfg, const char *header,
 		ret = PF_ERR_UNAUTHENTICATED;
 		goto out;
 	}
-	/* libjwt 1.10 copies each segment onto the stack (alloca). */
 	if (len > AUTH_TOKEN_MAX || !token_shape_ok(start, len))
 		goto out;
-	memcpy(token, start, len);
-	token[len] = '\0';
-
-	if (jwt_decode(&jwt, token, cfg->key, (int)cfg->key_len) != 0 || jwt == NULL)
+	ret = cfg->alg == AUTH_ALG_HS256 ? hs256_open(cfg, start, len, &head, &claims)
+	    : libjwt_open(cfg, start, len, &head, &claims);
+	if (ret != PF_OK)
 		goto out;
-	/* The pin: stops "none", other HMAC sizes, and a public key used as an
-	 * HMAC secret. libjwt reports "none" for anything it did not verify. */
-	if (jwt_get_alg(jwt) != alg_table[cfg->alg].jwt)
-		goto out;
-
-	if ((head_text = jwt_get_headers_json(jwt, NULL)) == NULL ||
-	    (claims_text = jwt_get_grants_json(jwt, NULL)) == NULL ||
-	    (head = json_loads(head_text, 0, NULL)) == NULL ||
-	    (claims = json_loads(claims_text, 0, NULL)) == NULL) {
-		ret = PF_ERR_INTERNAL;  /* re-reading what libjwt parsed: only ENOMEM */
-		goto out;
-	}
+	ret = PF_ERR_INVALID_TOKEN;
 	if (!header_ok(head, cfg->alg) || !json_is_object(claims))
 		goto out;
 
@@ -398,10 +485,6 @@ out:
 		memset(out, 0, sizeof(*out));
 	json_decref(claims);
 	json_decref(head);
-	free(claims_text);
-	free(head_text);
-	jwt_free(jwt);
-	explicit_bzero(token, sizeof(token));
 	explicit_bzero(&id, sizeof(id));
 	return ret;
 }

@@ -1,6 +1,7 @@
-/* auth_jwt.h: bearer-token verification over libjwt 1.10, which itself checks
- * no claims and trusts the token's own "alg": so the algorithm is pinned
- * here, and every claim is checked here with its JSON type. */
+/* auth_jwt.h: bearer-token verification. HS256 signatures are checked by
+ * auth_hs256.c, RS256/ES256 by libjwt 1.10 (which itself checks no claims
+ * and trusts the token's own "alg"): the algorithm is pinned here, and every
+ * claim is checked here with its JSON type. */
 #ifndef AUTH_JWT_H
 #define AUTH_JWT_H
 
@@ -18,10 +19,15 @@ enum auth_alg { AUTH_ALG_HS256 = 0, AUTH_ALG_RS256, AUTH_ALG_ES256 };
 
 enum auth_role { AUTH_ROLE_USER = 0, AUTH_ROLE_SUPPORT, AUTH_ROLE_SERVICE, AUTH_ROLE__MAX };
 
+struct auth_hs256_key;
+
 struct auth_config {
 	enum auth_alg alg;
 	unsigned char *key;     /* HS256 secret, or PEM public key; owned by the config */
 	size_t key_len;
+	/* the HS256 secret bound once by auth_config_prepare; NULL: bound at
+	 * each verification (same result, slower) */
+	struct auth_hs256_key *hs256;
 	char issuer[AUTH_CLAIM_MAX + 1];
 	char audience[AUTH_CLAIM_MAX + 1];
 	int leeway_seconds;     /* default 30 */
@@ -36,6 +42,13 @@ struct auth_identity {
 
 /* Parses "HS256", "RS256", "ES256". Returns 0 or -1. */
 int auth_alg_from_name(const char *name, enum auth_alg *out);
+
+/* Binds an HS256 secret for repeated verification (nothing to do for the
+ * other algorithms). Returns 0, or -1 with cfg unchanged. */
+int auth_config_prepare(struct auth_config *cfg);
+
+/* Frees what auth_config_prepare made (not the key, which the caller owns). */
+void auth_config_release(struct auth_config *cfg);
 
 /* "user", "support", "service". */
 const char *auth_role_name(enum auth_role role);

@@ -500,6 +500,56 @@ test_signature_bad(void)
 	free(p);
 }
 
+/* HS256 tokens signed by libjwt itself verify; every other character in
+ * any signature position, and a non-canonical last character (same MAC
+ * bits, different unused bits), does not: the comparison is libjwt's, of
+ * the canonical encoding. */
+static void
+test_signature_libjwt_made(void)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char *p = payload_valid();
+	char *t = token_pem(JWT_ALG_HS256, secret, strlen(SECRET), p);
+	char *sig = strrchr(t, '.') + 1;
+	size_t i, sig_len = strlen(sig);
+	int accepted = 0, tried = 0;
+	const char *last;
+
+	UNIT_EQ_INT(sig_len, 43);
+	UNIT_EQ_INT(verify(&hs_cfg, t), PF_OK);
+	for (i = 0; i < sig_len; i++) {
+		char keep = sig[i];
+		const char *c;
+
+		for (c = alphabet; *c != '\0'; c++) {
+			if (*c == keep)
+				continue;
+			sig[i] = *c;
+			tried++;
+			if (verify(&hs_cfg, t) != INVALID)
+				accepted++;
+		}
+		sig[i] = keep;
+	}
+	UNIT_EQ_INT(tried, 43 * 63);
+	UNIT_EQ_INT(accepted, 0);
+
+	/* The last character carries 4 bits of the MAC and 2 unused bits. */
+	last = strchr(alphabet, sig[sig_len - 1]);
+	UNIT_CHECK(last != NULL && (last - alphabet) % 4 == 0);
+	for (i = 1; i < 4 && last != NULL; i++) {
+		char keep = sig[sig_len - 1];
+
+		sig[sig_len - 1] = alphabet[(last - alphabet) + (long)i];
+		UNIT_EQ_INT(verify(&hs_cfg, t), INVALID);
+		sig[sig_len - 1] = keep;
+	}
+	UNIT_EQ_INT(verify(&hs_cfg, t), PF_OK);
+	free(t);
+	free(p);
+}
+
 static void
 test_alg_bad(void)
 {
@@ -982,8 +1032,10 @@ test_config(void)
 	cfg.alg = (enum auth_alg)7;
 	UNIT_EQ_INT(auth_verify_bearer(&cfg, header, NOW, &id), PF_ERR_INTERNAL);
 
-	/* A shorter secret: the signature no longer matches. */
+	/* A shorter secret: the signature no longer matches. (A bound secret
+	 * is the config's; this config is changed without rebinding.) */
 	cfg = hs_cfg;
+	cfg.hs256 = NULL;
 	cfg.key_len--;
 	UNIT_EQ_INT(auth_verify_bearer(&cfg, header, NOW, &id), INVALID);
 
@@ -1007,6 +1059,28 @@ test_config(void)
 	free(header);
 }
 
+static void
+run_cases(void)
+{
+	test_valid_hs256();
+	test_header_bad();
+	test_token_size();
+	test_shape_bad();
+	test_signature_bad();
+	test_signature_libjwt_made();
+	test_alg_bad();
+	test_typ();
+	test_rs256();
+	test_es256();
+	test_exp();
+	test_nbf_iat();
+	test_iss_aud();
+	test_sub();
+	test_role();
+	test_email();
+	test_config();
+}
+
 int
 main(void)
 {
@@ -1019,22 +1093,18 @@ main(void)
 	config_init(&es_cfg, AUTH_ALG_ES256, ec_public, ec_public_len);
 
 	test_names();
-	test_valid_hs256();
-	test_header_bad();
-	test_token_size();
-	test_shape_bad();
-	test_signature_bad();
-	test_alg_bad();
-	test_typ();
-	test_rs256();
-	test_es256();
-	test_exp();
-	test_nbf_iat();
-	test_iss_aud();
-	test_sub();
-	test_role();
-	test_email();
-	test_config();
+	/* Everything twice for HS256: with the secret bound at each call, then
+	 * bound once (as the app's config does). */
+	run_cases();
+	UNIT_EQ_INT(auth_config_prepare(&hs_cfg), 0);
+	UNIT_CHECK(hs_cfg.hs256 != NULL);
+	UNIT_EQ_INT(auth_config_prepare(&hs_cfg), -1);  /* already bound */
+	UNIT_EQ_INT(auth_config_prepare(&rs_cfg), 0);   /* nothing to bind */
+	UNIT_CHECK(rs_cfg.hs256 == NULL);
+	run_cases();
+	auth_config_release(&hs_cfg);
+	UNIT_CHECK(hs_cfg.hs256 == NULL);
+	auth_config_release(&hs_cfg);                   /* twice is harmless */
 
 	free(rsa_private);
 	free(rsa_public);
