@@ -4,6 +4,7 @@
  * crafted; RS256/ES256 tokens are signed with libjwt from the test-only keys
  * in FIXTURE_DIR. Negative cases are named *_bad. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1059,6 +1060,54 @@ test_config(void)
 	free(header);
 }
 
+/* One bound secret, verified from several threads at once (as the app's
+ * threads do): each thread's good tokens pass and forged ones fail. */
+struct concurrent_verifier {
+	const char *good, *forged;
+	int passed, refused;
+};
+
+static void *
+concurrent_verify(void *arg)
+{
+	struct concurrent_verifier *v = arg;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (verify(&hs_cfg, v->good) == PF_OK)
+			v->passed++;
+		if (verify(&hs_cfg, v->forged) == INVALID)
+			v->refused++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_verification(void)
+{
+	enum { THREADS = 4 };
+	struct concurrent_verifier v[THREADS];
+	pthread_t tid[THREADS];
+	char *p = payload_valid(), *good = hs256(p), *forged = strdup(good);
+	int i;
+
+	if (forged == NULL)
+		abort();
+	forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
+	for (i = 0; i < THREADS; i++) {
+		v[i] = (struct concurrent_verifier){ good, forged, 0, 0 };
+		UNIT_EQ_INT(pthread_create(&tid[i], NULL, concurrent_verify, &v[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		UNIT_EQ_INT(v[i].passed, 2000);
+		UNIT_EQ_INT(v[i].refused, 2000);
+	}
+	free(forged);
+	free(good);
+	free(p);
+}
+
 static void
 run_cases(void)
 {
@@ -1079,6 +1128,7 @@ run_cases(void)
 	test_role();
 	test_email();
 	test_config();
+	test_concurrent_verification();
 }
 
 int
