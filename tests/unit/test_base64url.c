@@ -72,7 +72,7 @@ static void
 test_refusals(void)
 {
 	unsigned char dec[8];
-	char enc[8];
+	char enc[16];
 
 	UNIT_EQ_INT(base64url_decode("Zm9v=", 5, dec, sizeof(dec)), -1);    /* padding */
 	UNIT_EQ_INT(base64url_decode("Zg==", 4, dec, sizeof(dec)), -1);
