@@ -25,6 +25,7 @@
 # internal, +2 constant), BENCH_PG_PORT (default: free loopback ports),
 # BENCH_USERS (10000; smoke 200), BENCH_SECONDS (10; smoke 2),
 # BENCH_CONNECTIONS ("32 128"; smoke "8"), BENCH_WRK_THREADS (2),
+# BENCH_ROUNDS (3; smoke 1),
 # PF_PROCESSES / PF_THREADS (the app's defaults, 2 x 4), PF_BUILD_DIR.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,10 +59,12 @@ if [ $smoke = 1 ]; then
 	users=${BENCH_USERS:-200}
 	seconds=${BENCH_SECONDS:-2}
 	connections=${BENCH_CONNECTIONS:-8}
+	rounds=${BENCH_ROUNDS:-1}
 else
 	users=${BENCH_USERS:-10000}
 	seconds=${BENCH_SECONDS:-10}
 	connections=${BENCH_CONNECTIONS:-32 128}
+	rounds=${BENCH_ROUNDS:-3}
 fi
 last_user=$((first_user + users - 1))
 work="$dir/bench"
@@ -299,35 +302,51 @@ measure_app() { # label connections path: one wrk run, sampling the app's memory
 	m=$(app_memory)
 	[ "${m%% *}" -gt "${mem_peak%% *}" ] && mem_peak=$m
 	wait $wrk_pid
-	check "$1 c=$2: no errors" test "$(awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $2 == c {print $6}' "$results")" = 0
+	check "$1 c=$2: no errors" test "$(awk -F'\t' -v l="$1" -v c="$2" '$1 == l && $2 == c {e = $6} END {print e}' "$results")" = 0
 }
-for c in $connections; do
-	measure_app read "$c" /api/v1/account
-done
-for c in $connections; do
+# The app, the pgbench ceilings and the bare responder take turns, round
+# after round: the machine's speed drifts by 10-35 % over minutes, and a
+# ratio of two numbers measured minutes apart would carry that drift. The
+# table shows each row's median over the rounds.
+measure_ceilings() {
 	reset_subscriptions
-	measure_app write "$c" ""
+	check "pgbench read" run_pgbench pgbench-read pgbench-read.sql.in
+	check "pgbench write" run_pgbench pgbench-write pgbench-write.sql.in
+	"$src/scripts/stack" stop-app >/dev/null 2>&1
+	"$build/bench/pf-bare-fcgi" "$dir/run/app.sock" 2>>"$work/bare.log" &
+	bare_pid=$!
+	i=0
+	while [ ! -S "$dir/run/app.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	for c in $connections; do
+		check "bare FastCGI c=$c" run_wrk bare-fcgi "$c" plain /api/v1/account
+	done
+	kill "$bare_pid" 2>/dev/null
+	wait "$bare_pid" 2>/dev/null
+	bare_pid=
+	rm -f "$dir/run/app.sock"
+}
+round=1
+while [ $round -le "$rounds" ]; do
+	[ "$rounds" -gt 1 ] && say "round $round of $rounds"
+	if [ $round -gt 1 ]; then
+		check "the app restarts after the bare responder" sh -c \
+		    '"$1/scripts/stack" start-app >/dev/null 2>&1 && curl -fsS -o /dev/null "$2/healthz"' _ "$src" "$url"
+	fi
+	for c in $connections; do
+		measure_app read "$c" /api/v1/account
+	done
+	for c in $connections; do
+		reset_subscriptions
+		measure_app write "$c" ""
+	done
+	if [ $round -eq "$rounds" ]; then
+		mem_idle=$(app_memory)
+	fi
+	check "the app survived the load" curl -fsS -o /dev/null "$url/healthz"
+	check "app log has no errors" sh -c "! grep -E 'failed|died|error' '$dir/app.log'"
+	measure_ceilings
+	round=$((round + 1))
 done
-mem_idle=$(app_memory)
-check "the app survived the load" curl -fsS -o /dev/null "$url/healthz"
-check "app log has no errors" sh -c "! grep -E 'failed|died|error' '$dir/app.log'"
-
-# --- ceilings: PostgreSQL alone, then the bare FastCGI responder, then nginx alone
-reset_subscriptions
-check "pgbench read" run_pgbench pgbench-read pgbench-read.sql.in
-check "pgbench write" run_pgbench pgbench-write pgbench-write.sql.in
-
-"$src/scripts/stack" stop-app >/dev/null 2>&1
-"$build/bench/pf-bare-fcgi" "$dir/run/app.sock" 2>>"$work/bare.log" &
-bare_pid=$!
-i=0
-while [ ! -S "$dir/run/app.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-for c in $connections; do
-	check "bare FastCGI c=$c" run_wrk bare-fcgi "$c" plain /api/v1/account
-done
-kill "$bare_pid" 2>/dev/null
-wait "$bare_pid" 2>/dev/null
-bare_pid=
 for c in $connections; do
 	check "nginx constant c=$c" run_wrk nginx-constant "$c" plain /constant "$const_port"
 done
@@ -336,50 +355,63 @@ done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 table=$(awk -F'\t' -v mem_peak="$mem_peak" -v mem_idle="$mem_idle" -v procs="$processes" \
     -v threads="$threads" -v dbc="$db_connections" -v wt="$wrk_threads" -v secs="$seconds" \
-    -v users="$users" -v cores="$(nproc)" -v cpu="$cpu" '
-{ label[NR] = $1; conns[NR] = $2; rps[NR] = $3; p50[NR] = $4; p99[NR] = $5; err[NR] = $6
-  if ($1 == "pgbench-read") pg_read = $3
-  if ($1 == "pgbench-write") pg_write = $3
-  if ($1 == "bare-fcgi" && !bare) bare = $3
-  if ($1 == "bare-fcgi") bare_at[$2] = $3
-  if ($1 == "read" || $1 == "write") { if (!first[$1]) first[$1] = $3 } }
+    -v users="$users" -v cores="$(nproc)" -v cpu="$cpu" -v rounds="$rounds" \
+    -v smoke="$smoke" -v lo="${connections%% *}" -v hi="${connections##* }" '
+function median(list,    v, n, i, j, t) {
+  n = split(list, v, " ")
+  for (i = 2; i <= n; i++)
+    for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+  return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+{ key = $1 SUBSEP $2
+  if (!(key in runs)) { order[++rows] = key; label[key] = $1; conns[key] = $2 }
+  runs[key]++; rps[key] = rps[key] " " $3; p50[key] = p50[key] " " $4; p99[key] = p99[key] " " $5
+  err[key] += $6 }
 END {
+  for (r = 1; r <= rows; r++) {
+    k = order[r]
+    m_rps[k] = median(rps[k]); m_p50[k] = median(p50[k]); m_p99[k] = median(p99[k])
+    if (label[k] == "pgbench-read") pg_read = m_rps[k]
+    if (label[k] == "pgbench-write") pg_write = m_rps[k]
+    if (label[k] == "bare-fcgi") bare_at[conns[k]] = m_rps[k]
+  }
   printf "pf-account benchmark, %s\n", strftime("%Y-%m-%d %H:%M:%S %Z")
   printf "machine: %d cores (%s); wrk (-t%d), nginx, pf-account and PostgreSQL all share them,\n", cores, cpu, wt
   printf "so every number includes the load generator'"'"'s own CPU use.\n"
   printf "app: %d processes x %d threads = %d database connections; %d users; %d s per run;\n", procs, threads, dbc, users, secs
-  printf "PostgreSQL 15 with fsync and synchronous_commit on.\n\n"
-  printf "%-16s %5s %10s %8s %8s %7s %11s %10s\n", "run", "conns", "req/s", "p50 ms", "p99 ms", "errors", "/pgbench", "/bare-fcgi"
-  for (i = 1; i <= NR; i++) {
-    pg = ""; br = ""
-    if (label[i] == "read" && pg_read) pg = sprintf("%.2f", rps[i] / pg_read)
-    if (label[i] == "write" && pg_write) pg = sprintf("%.2f", rps[i] / pg_write)
-    if (label[i] == "read" && bare_at[conns[i]]) br = sprintf("%.2f", rps[i] / bare_at[conns[i]])
-    printf "%-16s %5s %10s %8s %8s %7s %11s %10s\n", label[i], conns[i], rps[i], p50[i], p99[i], err[i], pg, br
+  printf "PostgreSQL 15 with fsync and synchronous_commit on.\n"
+  printf "app, ceilings and bare responder measured in turn, %d round(s); each row is the median over its runs.\n\n", rounds
+  printf "%-16s %5s %10s %8s %8s %7s %11s %10s %5s\n", "run", "conns", "req/s", "p50 ms", "p99 ms", "errors", "/pgbench", "/bare-fcgi", "runs"
+  for (r = 1; r <= rows; r++) {
+    k = order[r]; pg = ""; br = ""
+    if (label[k] == "read" && pg_read) pg = sprintf("%.2f", m_rps[k] / pg_read)
+    if (label[k] == "write" && pg_write) pg = sprintf("%.2f", m_rps[k] / pg_write)
+    if (label[k] == "read" && bare_at[conns[k]]) br = sprintf("%.2f", m_rps[k] / bare_at[conns[k]])
+    printf "%-16s %5s %10.0f %8.2f %8.2f %7s %11s %10s %5d\n", label[k], conns[k], m_rps[k], m_p50[k], m_p99[k], err[k], pg, br, runs[k]
   }
   split(mem_peak, mp, " "); split(mem_idle, mi, " ")
   printf "\nread and write rows: wrk through nginx (shipped config) to pf-account; pgbench rows: the same statements and\n"
   printf "transactions as the handlers (tx/s), %d clients; bare-fcgi: constant JSON from the same processes x threads\n", dbc
   printf "model behind the same nginx; nginx-constant: `return 200` on a bare location.\n"
-  for (c in first) { }
   printf "app resident memory (%d processes: master + workers; sum of VmRSS from /proc/PID/status, shared pages\n", mp[3]
   printf "counted once per process): %.1f MiB under load, %.1f MiB after it; sum of Pss (smaps_rollup): %.1f MiB.\n", mp[1] / 1024, mi[1] / 1024, mp[2] / 1024
+  # no collapse at the highest connection count: its rate against the lowest one
+  if (!smoke) {
+    rl = m_rps["read" SUBSEP lo]; wl = m_rps["write" SUBSEP lo]
+    printf "scaling c=%s / c=%s: read %.2f, write %.2f\n", hi, lo,
+        rl ? m_rps["read" SUBSEP hi] / rl : 0, wl ? m_rps["write" SUBSEP hi] / wl : 0
+  }
 }' "$results")
-if [ $smoke = 0 ]; then
-	# no collapse at the highest connection count: its rate against the lowest one
-	lo=${connections%% *}
-	hi=${connections##* }
-	scale=$(awk -F'\t' -v lo="$lo" -v hi="$hi" '
-	    ($1 == "read" || $1 == "write") && $2 == lo {a[$1] = $3}
-	    ($1 == "read" || $1 == "write") && $2 == hi {b[$1] = $3}
-	    END {printf "%s c=%s / c=%s: read %.2f, write %.2f", "scaling", hi, lo, a["read"] ? b["read"] / a["read"] : 0, a["write"] ? b["write"] / a["write"] : 0}' "$results")
-	table=$(printf '%s\n%s\n' "$table" "$scale")
-fi
 echo
 echo "$table"
 if [ $smoke = 0 ]; then
 	out="$src/bench/results-$(date +%Y%m%d-%H%M%S).txt"
-	echo "$table" >"$out"
+	{
+		echo "$table"
+		echo
+		echo "every run, in order (label, connections, req/s, p50 ms, p99 ms, errors):"
+		cat "$results"
+	} >"$out"
 	echo
 	echo "written to $out"
 fi
