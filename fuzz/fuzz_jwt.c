@@ -2,7 +2,7 @@
  *
  * Input: one mode byte, then the header value (up to its first NUL, as a
  * FastCGI parameter would be). mode % 3 picks the configuration:
- *   0  HS256 with a fixed 39-byte secret
+ *   0  HS256 with a fixed 39-byte secret, bound once (auth_config_prepare)
  *   1  RS256 with tests/unit/fixtures/rsa_public.pem
  *   2  ES256 with tests/unit/fixtures/ec_public.pem
  * The fixture directory is FIXTURE_DIR (set by run.sh), or PF_FUZZ_FIXTURES
@@ -103,6 +103,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		config_init(&configs[2], AUTH_ALG_ES256, key, len);
 	else
 		fprintf(stderr, "fuzz_jwt: no %s/ec_public.pem: mode 2 uses HS256\n", dir);
+	/* mode 0 binds its secret once, as the app's configuration does */
+	if (auth_config_prepare(&configs[0]) != 0) {
+		fprintf(stderr, "fuzz_jwt: cannot bind the HS256 secret\n");
+		return 1;
+	}
 	return 0;
 }
 
