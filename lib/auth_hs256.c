@@ -8,7 +8,6 @@
  * lookups and the key schedule (the inner and outer padded-key digests) are
  * done once; each check duplicates the keyed context, which only reads it. */
 #include <stdlib.h>
-#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
