@@ -1,9 +1,10 @@
 /* bare_fcgi.c: the benchmark's FastCGI ceiling. The same worker model as
  * pf-account (a master owning the unix socket, PF_PROCESSES worker
- * processes x PF_THREADS threads each blocking in FCGX_Accept_r, no mutex),
- * but no database, no JWT and a constant JSON body: what nginx + the
- * FastCGI hop cost on this machine. Usage: pf-bare-fcgi SOCKET_PATH.
- * SIGTERM stops it. Not installed; built by `make bench`. */
+ * processes x PF_THREADS threads taking requests from the process's
+ * connection set, fcgi/connection_set.c), but no database, no JWT and a
+ * constant JSON body: what nginx + the FastCGI hop cost on this machine.
+ * Usage: pf-bare-fcgi SOCKET_PATH. SIGTERM stops it. Not installed; built
+ * by `make bench`. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <fcgiapp.h>
-#include "fcgi_finish.h"
+#include "connection_set.h"
 
 #define BARE_MAX_PROCESSES 64
 #define BARE_MAX_THREADS 256
@@ -24,6 +25,8 @@ static const char bare_response[] =
     "{\"ok\":true,\"bench\":\"bare\"}\n";
 
 static int listen_fd;
+static struct connection_set connections;
+static volatile sig_atomic_t never_stop;
 
 static void *
 bare_thread_main(void *arg)
@@ -31,11 +34,11 @@ bare_thread_main(void *arg)
 	FCGX_Request request;
 
 	(void)arg;
-	if (FCGX_InitRequest(&request, listen_fd, 0) != 0)
+	if (connection_set_request_init(&request) != 0)
 		return NULL;
-	while (FCGX_Accept_r(&request) == 0) {
+	while (connection_set_next(&connections, &request, &never_stop) == 0) {
 		FCGX_PutStr(bare_response, (int)sizeof(bare_response) - 1, request.out);
-		fcgi_finish_promptly(&request);
+		connection_set_finish(&connections, &request);
 	}
 	return NULL;
 }
@@ -56,6 +59,8 @@ bare_worker(int threads)
 	int i;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (connection_set_open(&connections, listen_fd) != 0)
+		_exit(1);
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&tids[i], NULL, bare_thread_main, NULL) != 0)
 			_exit(1);

@@ -2,7 +2,9 @@
  * the listening unix socket and supervises worker processes (restarting any
  * that dies: a malformed FastCGI record can still abort libfcgi); each
  * worker runs a fixed number of threads, each with its own PostgreSQL
- * connection, all accepting on the shared socket. SIGTERM drains. */
+ * connection, all taking requests from the process's connection set (new
+ * connections on the shared socket, and the ones nginx keeps alive).
+ * SIGTERM drains. */
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -17,9 +19,9 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 #include "config.h"
+#include "connection_set.h"
 #include "db.h"
 #include "dispatch.h"
-#include "fcgi_finish.h"
 
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
@@ -37,12 +39,12 @@ on_stop_signal(int sig)
 static void
 on_wake_signal(int sig)
 {
-	(void)sig; /* only interrupts a blocking accept() or read() */
+	(void)sig; /* only interrupts a blocking epoll_wait() or read() */
 }
 
 struct worker_thread {
 	pthread_t thread;
-	int listen_fd;
+	struct connection_set *connections;
 	const struct app_config *cfg;
 };
 
@@ -55,23 +57,25 @@ worker_thread_main(void *arg)
 
 	db_init(&db, wt->cfg->database, wt->cfg->statement_timeout_ms);
 	(void)db_ensure(&db); /* connect early; a failure is retried per request */
-	if (FCGX_InitRequest(&request, wt->listen_fd, 0) != 0)
-		return NULL;
-	while (!stop_requested && FCGX_Accept_r(&request) == 0) {
+	if (connection_set_request_init(&request) != 0)
+		goto out;
+	while (connection_set_next(wt->connections, &request, &stop_requested) == 0) {
 		dispatch_request(&request, &db, wt->cfg);
-		fcgi_finish_promptly(&request);
+		connection_set_finish(wt->connections, &request);
 	}
 	FCGX_Free(&request, 1);
+out:
 	db_close(&db);
 	return NULL;
 }
 
-/* A worker process: threads accept until SIGTERM, then finish their
- * requests and exit. */
+/* A worker process: threads answer requests until SIGTERM, then finish
+ * their requests, answer those that have already arrived, and exit. */
 static int
 worker_run(int listen_fd, const struct app_config *cfg)
 {
 	struct worker_thread *threads;
+	struct connection_set connections;
 	struct sigaction sa;
 	sigset_t stop_set;
 	int i, sig, started = 0;
@@ -85,11 +89,17 @@ worker_run(int listen_fd, const struct app_config *cfg)
 	sigaddset(&stop_set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 
-	threads = calloc((size_t)cfg->threads, sizeof(*threads));
-	if (threads == NULL)
+	if (connection_set_open(&connections, listen_fd) != 0) {
+		fprintf(stderr, "pf-account: cannot watch the socket: %s\n", strerror(errno));
 		return 1;
+	}
+	threads = calloc((size_t)cfg->threads, sizeof(*threads));
+	if (threads == NULL) {
+		connection_set_close(&connections);
+		return 1;
+	}
 	for (i = 0; i < cfg->threads; i++) {
-		threads[i].listen_fd = listen_fd;
+		threads[i].connections = &connections;
 		threads[i].cfg = cfg;
 		if (pthread_create(&threads[i].thread, NULL, worker_thread_main, &threads[i]) != 0)
 			break;
@@ -104,6 +114,7 @@ worker_run(int listen_fd, const struct app_config *cfg)
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i].thread, NULL);
 	free(threads);
+	connection_set_close(&connections);
 	return started == cfg->threads ? 0 : 1;
 }
 

@@ -1,8 +1,12 @@
 """The FastCGI hop itself, written straight to the app's unix socket: the
 app ends each request with a plain close (fcgi/fcgi_finish.h), so a peer
 that keeps its end open after the answer holds no worker thread, and a
-request whose body was not read to its end still gets its whole answer."""
-import os, socket, struct, time
+request whose body was not read to its end still gets its whole answer.
+A connection the peer asks to keep (FCGI_KEEP_CONN, as nginx's
+fastcgi_keep_conn does) carries request after request, and while it is
+idle it waits in the worker's epoll set (fcgi/connection_set.c), not in a
+thread."""
+import os, socket, struct, subprocess, time
 from harness import *
 
 STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
@@ -19,22 +23,23 @@ def name_value(name, value):
     return length(len(name)) + length(len(value)) + name + value
 
 
-def fastcgi_request(method, uri, body=b"", headers=None):
+def fastcgi_request(method, uri, body=b"", headers=None, keep=False, request_id=1):
     params = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": "",
               "CONTENT_LENGTH": str(len(body)) if body else "",
               "CONTENT_TYPE": "application/json" if body else ""}
     params.update(headers or {})
     encoded = b"".join(name_value(k.encode(), v.encode()) for k, v in params.items())
-    begin = record(1, struct.pack(">HB5x", 1, 0))  # RESPONDER, no keep-alive
-    out = begin + record(4, encoded) + record(4, b"")
+    begin = record(1, struct.pack(">HB5x", 1, 1 if keep else 0), request_id)  # RESPONDER
+    out = begin + record(4, encoded, request_id) + record(4, b"", request_id)
     if body:
-        out += record(5, body)
-    return out + record(5, b"")
+        out += record(5, body, request_id)
+    return out + record(5, b"", request_id)
 
 
-def read_answer(s, timeout=5):
+def read_answer(s, timeout=5, kept=False, check_open=False):
     """Reads records up to END_REQUEST: (stdout bytes, whether the app then
-    closed the connection)."""
+    closed the connection). For a kept connection that is not looked at
+    (None) unless check_open: then whether it was closed within 0.3 s."""
     s.settimeout(timeout)
     data = b""
     stdout = b""
@@ -56,8 +61,28 @@ def read_answer(s, timeout=5):
             stdout += content
         if kind == 3:
             break
+    if kept and not check_open:
+        return stdout, None
+    if kept:
+        s.settimeout(0.3)
+        try:
+            return stdout, data == b"" and s.recv(1) == b""
+        except socket.timeout:
+            return stdout, False
     closed = data == b"" and s.recv(1) == b""
     return stdout, closed
+
+
+def kept_connection():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(SOCKET)
+    return s
+
+
+def worker_descriptors():
+    master = int(open(os.path.join(STACK_DIR, "app.pid")).read())
+    workers = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return sum(len(os.listdir(f"/proc/{w}/fd")) for w in workers)
 
 
 def test_peers_that_keep_the_connection_open_hold_no_worker():
@@ -97,3 +122,81 @@ def test_unread_request_body_does_not_cut_the_answer():
     length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")][0].split(b":")[1])
     assert len(payload) == length and payload.endswith(b"}"), (length, payload[-50:])
     assert closed
+
+
+def test_kept_connection_carries_request_after_request():
+    uid = new_id()
+    s = kept_connection()
+    try:
+        for i in range(1, 6):
+            s.sendall(fastcgi_request("GET", "/api/v1/account", headers={
+                "HTTP_AUTHORIZATION": "Bearer " + token(uid)}, keep=True, request_id=i))
+            stdout, closed = read_answer(s, kept=True, check_open=(i == 5))
+            assert stdout.startswith(b"Status: 200"), stdout[:200]
+            assert ('"id":"%s"' % uid).encode() in stdout, stdout[-300:]
+            assert not closed, "the app closed a connection the peer asked to keep"
+        # a request without the keep flag on the same connection ends it
+        s.sendall(fastcgi_request("GET", "/healthz", request_id=7))
+        stdout, closed = read_answer(s)
+        assert stdout.startswith(b"Status: 200") and closed
+    finally:
+        s.close()
+
+
+def test_idle_kept_connections_hold_no_worker():
+    # three times any default thread count: with libfcgi's own loop each
+    # idle kept connection would pin a thread, and these requests through
+    # nginx would wait until the idle ones were closed
+    idle = []
+    try:
+        for _ in range(24):
+            s = kept_connection()
+            s.sendall(fastcgi_request("GET", "/healthz", keep=True))
+            stdout, _ = read_answer(s, kept=True)
+            assert stdout.startswith(b"Status: 200"), stdout[:200]
+            idle.append(s)
+        uid = new_id()
+        started = time.time()
+        for _ in range(20):
+            expect(get("/api/v1/account", token(uid)), 200)
+        assert time.time() - started < 2, time.time() - started
+        # and each idle one still answers its next request
+        for i, s in enumerate(idle):
+            s.sendall(fastcgi_request("GET", "/healthz", keep=True, request_id=2))
+            stdout, _ = read_answer(s, kept=True)
+            assert stdout.startswith(b"Status: 200"), (i, stdout[:200])
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_kept_connections_closed_by_the_peer_are_released():
+    before = worker_descriptors()
+    for _ in range(3):
+        batch = []
+        for _ in range(40):
+            s = kept_connection()
+            s.sendall(fastcgi_request("GET", "/healthz", keep=True))
+            read_answer(s, kept=True)
+            batch.append(s)
+        for s in batch:
+            s.close()
+    deadline = time.time() + 5
+    while worker_descriptors() > before + 8 and time.time() < deadline:
+        time.sleep(0.1)
+    assert worker_descriptors() <= before + 8, (before, worker_descriptors())
+
+
+def test_connections_that_send_nothing_hold_no_worker():
+    # the backlog is taken whole: a connection that has sent nothing yet
+    # waits in the set, not in a thread
+    quiet = [kept_connection() for _ in range(16)]
+    try:
+        uid = new_id()
+        started = time.time()
+        for _ in range(10):
+            expect(get("/api/v1/account", token(uid)), 200)
+        assert time.time() - started < 2, time.time() - started
+    finally:
+        for s in quiet:
+            s.close()
