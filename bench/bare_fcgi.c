@@ -80,8 +80,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: pf-bare-fcgi SOCKET_PATH\n");
 		return 2;
 	}
-	processes = env_int("PF_PROCESSES", 2, BARE_MAX_PROCESSES);
-	threads = env_int("PF_THREADS", 4, BARE_MAX_THREADS);
+	processes = env_int("PF_PROCESSES", 1, BARE_MAX_PROCESSES);
+	threads = env_int("PF_THREADS", 8, BARE_MAX_THREADS);
 	if (FCGX_Init() != 0)
 		return 2;
 	unlink(argv[1]);

@@ -26,7 +26,7 @@
 # BENCH_USERS (10000; smoke 200), BENCH_SECONDS (10; smoke 2),
 # BENCH_CONNECTIONS ("32 128"; smoke "8"), BENCH_WRK_THREADS (2),
 # BENCH_ROUNDS (3; smoke 1),
-# PF_PROCESSES / PF_THREADS (the app's defaults, 2 x 4), PF_BUILD_DIR.
+# PF_PROCESSES / PF_THREADS (the app's defaults, 1 x 8), PF_BUILD_DIR.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${PF_BUILD_DIR:-$src}
@@ -50,8 +50,8 @@ else
 	public_port=$1 internal_port=$2 const_port=$3
 fi
 pg_port=${BENCH_PG_PORT:-$4}
-processes=${PF_PROCESSES:-2}
-threads=${PF_THREADS:-4}
+processes=${PF_PROCESSES:-1}
+threads=${PF_THREADS:-8}
 db_connections=$((processes * threads))
 wrk_threads=${BENCH_WRK_THREADS:-2}
 first_user=1000001

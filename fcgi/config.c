@@ -181,8 +181,8 @@ config_load(struct app_config *cfg)
 	    string_setting(&fv, "PF_JWT_AUDIENCE", NULL, cfg->auth.audience,
 	    sizeof(cfg->auth.audience)) != 0 ||
 	    int_setting(&fv, "PF_JWT_LEEWAY", 30, 0, 3600, 10, &cfg->auth.leeway_seconds) != 0 ||
-	    int_setting(&fv, "PF_PROCESSES", 2, 1, 64, 10, &cfg->processes) != 0 ||
-	    int_setting(&fv, "PF_THREADS", 4, 1, 256, 10, &cfg->threads) != 0 ||
+	    int_setting(&fv, "PF_PROCESSES", 1, 1, 64, 10, &cfg->processes) != 0 ||
+	    int_setting(&fv, "PF_THREADS", 8, 1, 256, 10, &cfg->threads) != 0 ||
 	    int_setting(&fv, "PF_SOCKET_MODE", 0660, 0, 0777, 8, &cfg->socket_mode) != 0 ||
 	    int_setting(&fv, "PF_STATEMENT_TIMEOUT_MS", 5000, 100, 600000, 10,
 	    &cfg->statement_timeout_ms) != 0 ||

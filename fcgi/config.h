@@ -11,8 +11,8 @@
 struct app_config {
 	char database[CONFIG_CONNINFO_MAX];   /* PF_DATABASE: libpq conninfo */
 	struct auth_config auth;              /* PF_JWT_ALG, PF_JWT_KEY / PF_JWT_KEY_FILE, PF_JWT_ISSUER, PF_JWT_AUDIENCE, PF_JWT_LEEWAY */
-	int processes;                        /* PF_PROCESSES: worker processes (default 2) */
-	int threads;                          /* PF_THREADS: threads per process, one DB connection each (default 4) */
+	int processes;                        /* PF_PROCESSES: worker processes (default 1) */
+	int threads;                          /* PF_THREADS: threads per process, one DB connection each (default 8) */
 	char socket_path[CONFIG_PATH_MAX];    /* PF_SOCKET */
 	int socket_mode;                      /* PF_SOCKET_MODE, octal (default 0660) */
 	char socket_group[64];                /* PF_SOCKET_GROUP: group given the socket (nginx's), optional */

@@ -25,6 +25,10 @@ export PF_PUBLIC_PORT=${PF_TEST_PUBLIC_PORT:-$public_free}
 export PF_INTERNAL_PORT=${PF_TEST_INTERNAL_PORT:-$internal_free}
 export PF_PG_PORT=${PF_TEST_PG_PORT:-$pg_free}
 export PF_PG_FSYNC=off
+# two worker processes (the default is one): the supervision tests kill one
+# and expect the other to keep serving, and two processes sharing the
+# listening socket is the harder case for the connection sets
+export PF_PROCESSES=${PF_PROCESSES:-2} PF_THREADS=${PF_THREADS:-4}
 passed=0
 failed=0
 
