@@ -200,3 +200,28 @@ def test_connections_that_send_nothing_hold_no_worker():
     finally:
         for s in quiet:
             s.close()
+
+
+def connected_to_app_socket():
+    """Connected sockets bound to the app's socket (the app's side of each
+    accepted connection), from /proc/net/unix. The kernel shows the name
+    the socket was bound to: the app binds "<path>.new" and renames it into
+    place, so nginx never sees it with the wrong permissions."""
+    names = (SOCKET, SOCKET + ".new")
+    count = 0
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] in names and fields[5] == "03":
+                count += 1
+    return count
+
+
+def test_nginx_keeps_its_connections_to_the_app():
+    # the shipped config (fastcgi_keep_conn on, an upstream keepalive pool):
+    # after the answers, nginx's connections stay open for the next requests
+    uid = new_id()
+    for _ in range(5):
+        expect(get("/api/v1/account", token(uid)), 200)
+    assert connected_to_app_socket() >= 1
