@@ -15,7 +15,7 @@
 #   pgbench -M prepared running the handlers' statements (generated from the
 #     catalogue by bench_sql from bench/pgbench-*.sql.in) with as many
 #     clients as the app has database connections (processes x threads);
-#   bench/pf-bare-fcgi (same processes x threads on FCGX_Accept_r, constant
+#   bench/pf-bare-fcgi (same processes x threads and connection set as the app, constant
 #     JSON, no database, no JWT) on the app's socket, behind the same nginx;
 #   nginx `return 200` on a bare location (its own listener).
 # Prints one table, writes it to bench/results-<date>.txt and stops
