@@ -121,13 +121,6 @@ bearer_token(const char *header, const char **token, size_t *len)
 	return 0;
 }
 
-static bool
-is_base64url_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
 /* Exactly three non-empty unpadded base64url segments, none of a length
  * that no byte string encodes to (4k + 1). */
 static bool
@@ -141,7 +134,7 @@ token_shape_ok(const char *token, size_t len)
 			if (segment == 0 || segment % 4 == 1 || ++dots > 2)
 				return false;
 			segment = 0;
-		} else if (is_base64url_char(token[i])) {
+		} else if (base64url_is_char(token[i])) {
 			segment++;
 		} else {
 			return false;
@@ -358,9 +351,10 @@ segment_json(const char *segment, size_t len)
 	long n;
 
 	n = base64url_decode(segment, len, decoded, sizeof(decoded));
-	if (n >= 0)
+	if (n >= 0) {
 		value = json_loadb((const char *)decoded, (size_t)n, 0, NULL);
-	explicit_bzero(decoded, sizeof(decoded));
+		explicit_bzero(decoded, (size_t)n);
+	}
 	return value;
 }
 

@@ -23,6 +23,12 @@ sextet(char c)
 	return -1;
 }
 
+bool
+base64url_is_char(char c)
+{
+	return sextet(c) >= 0;
+}
+
 long
 base64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 {

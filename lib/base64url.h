@@ -2,7 +2,11 @@
 #ifndef BASE64URL_H
 #define BASE64URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* Whether c is in the base64url alphabet (A-Z a-z 0-9 - _). */
+bool base64url_is_char(char c);
 
 /* Decodes in[0..n) into out (capacity cap). Refuses a character outside the
  * base64url alphabet (so '=' padding too) and a length of 4k + 1, which no

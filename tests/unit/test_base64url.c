@@ -87,6 +87,12 @@ test_refusals(void)
 	UNIT_EQ_INT(base64url_decode("Zm9vYmFy", 8, dec, 5), -1);
 	UNIT_EQ_INT(base64url_decode("Zm9vYmE", 7, dec, 5), 5);
 	UNIT_EQ_INT(base64url_decode("Zm9vYmE", 7, dec, 4), -1);
+	/* The alphabet, and its edges. */
+	UNIT_CHECK(base64url_is_char('A') && base64url_is_char('z') && base64url_is_char('0') &&
+	    base64url_is_char('9') && base64url_is_char('-') && base64url_is_char('_'));
+	UNIT_CHECK(!base64url_is_char('+') && !base64url_is_char('/') && !base64url_is_char('=') &&
+	    !base64url_is_char('@') && !base64url_is_char('[') && !base64url_is_char('`') &&
+	    !base64url_is_char('{') && !base64url_is_char('\0') && !base64url_is_char((char)0xc3));
 	/* Unused trailing bits are ignored, as libjwt's decoder ignores them. */
 	UNIT_EQ_INT(base64url_decode("Zh", 2, dec, sizeof(dec)), 1);
 	UNIT_EQ_INT(dec[0], 'f');
