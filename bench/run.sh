@@ -17,6 +17,9 @@
 #     clients as the app has database connections (processes x threads);
 #   bench/pf-bare-fcgi (same processes x threads and connection set as the app, constant
 #     JSON, no database, no JWT) on the app's socket, behind the same nginx;
+#   the same responder plus the account read's one prepared statement per
+#     request (bare-fcgi+db: the fastest any read with a database round
+#     trip can go here, before token, row decoding and JSON);
 #   nginx `return 200` on a bare location (its own listener).
 # Prints one table, writes it to bench/results-<date>.txt and stops
 # everything it started.
@@ -313,13 +316,25 @@ measure_ceilings() {
 	check "pgbench read" run_pgbench pgbench-read pgbench-read.sql.in
 	check "pgbench write" run_pgbench pgbench-write pgbench-write.sql.in
 	"$src/scripts/stack" stop-app >/dev/null 2>&1
-	"$build/bench/pf-bare-fcgi" "$dir/run/app.sock" 2>>"$work/bare.log" &
-	bare_pid=$!
-	i=0
-	while [ ! -S "$dir/run/app.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	start_bare
 	for c in $connections; do
 		check "bare FastCGI c=$c" run_wrk bare-fcgi "$c" plain /api/v1/account
 	done
+	stop_bare
+	start_bare "host=$dir/pg-socket port=$pg_port user=postgres dbname=personaforge" \
+	    "$first_user" "$last_user"
+	for c in $connections; do
+		check "bare FastCGI + account read c=$c" run_wrk bare-fcgi+db "$c" plain /api/v1/account
+	done
+	stop_bare
+}
+start_bare() { # [conninfo first_user last_user]: pf-bare-fcgi on the app's socket
+	"$build/bench/pf-bare-fcgi" "$dir/run/app.sock" "$@" 2>>"$work/bare.log" &
+	bare_pid=$!
+	i=0
+	while [ ! -S "$dir/run/app.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+stop_bare() {
 	kill "$bare_pid" 2>/dev/null
 	wait "$bare_pid" 2>/dev/null
 	bare_pid=
@@ -374,6 +389,7 @@ END {
     if (label[k] == "pgbench-read") pg_read = m_rps[k]
     if (label[k] == "pgbench-write") pg_write = m_rps[k]
     if (label[k] == "bare-fcgi") bare_at[conns[k]] = m_rps[k]
+    if (label[k] == "bare-fcgi+db") bare_db_at[conns[k]] = m_rps[k]
   }
   printf "pf-account benchmark, %s\n", strftime("%Y-%m-%d %H:%M:%S %Z")
   printf "machine: %d cores (%s); wrk (-t%d), nginx, pf-account and PostgreSQL all share them,\n", cores, cpu, wt
@@ -381,18 +397,22 @@ END {
   printf "app: %d processes x %d threads = %d database connections; %d users; %d s per run;\n", procs, threads, dbc, users, secs
   printf "PostgreSQL 15 with fsync and synchronous_commit on.\n"
   printf "app, ceilings and bare responder measured in turn, %d round(s); each row is the median over its runs.\n\n", rounds
-  printf "%-16s %5s %10s %8s %8s %7s %11s %10s %5s\n", "run", "conns", "req/s", "p50 ms", "p99 ms", "errors", "/pgbench", "/bare-fcgi", "runs"
+  printf "%-16s %5s %10s %8s %8s %7s %9s %10s %9s %5s\n", "run", "conns", "req/s", "p50 ms", "p99 ms", "errors", "/pgbench", "/bare-fcgi", "/bare+db", "runs"
   for (r = 1; r <= rows; r++) {
-    k = order[r]; pg = ""; br = ""
+    k = order[r]; pg = ""; br = ""; bd = ""
     if (label[k] == "read" && pg_read) pg = sprintf("%.2f", m_rps[k] / pg_read)
     if (label[k] == "write" && pg_write) pg = sprintf("%.2f", m_rps[k] / pg_write)
-    if (label[k] == "read" && bare_at[conns[k]]) br = sprintf("%.2f", m_rps[k] / bare_at[conns[k]])
-    printf "%-16s %5s %10.0f %8.2f %8.2f %7s %11s %10s %5d\n", label[k], conns[k], m_rps[k], m_p50[k], m_p99[k], err[k], pg, br, runs[k]
+    if ((label[k] == "read" || label[k] == "bare-fcgi+db") && bare_at[conns[k]])
+      br = sprintf("%.2f", m_rps[k] / bare_at[conns[k]])
+    if (label[k] == "read" && bare_db_at[conns[k]]) bd = sprintf("%.2f", m_rps[k] / bare_db_at[conns[k]])
+    printf "%-16s %5s %10.0f %8.2f %8.2f %7s %9s %10s %9s %5d\n", label[k], conns[k], m_rps[k], m_p50[k], m_p99[k], err[k], pg, br, bd, runs[k]
   }
   split(mem_peak, mp, " "); split(mem_idle, mi, " ")
   printf "\nread and write rows: wrk through nginx (shipped config) to pf-account; pgbench rows: the same statements and\n"
   printf "transactions as the handlers (tx/s), %d clients; bare-fcgi: constant JSON from the same processes x threads\n", dbc
-  printf "model behind the same nginx; nginx-constant: `return 200` on a bare location.\n"
+  printf "model behind the same nginx; bare-fcgi+db: the same, plus the account read'"'"'s one prepared statement per\n"
+  printf "request (one database round trip, no token, no row decoding, no JSON building): the ceiling of any read\n"
+  printf "that makes a database round trip per request; nginx-constant: `return 200` on a bare location.\n"
   printf "app resident memory (%d processes: master + workers; sum of VmRSS from /proc/PID/status, shared pages\n", mp[3]
   printf "counted once per process): %.1f MiB under load, %.1f MiB after it; sum of Pss (smaps_rollup): %.1f MiB.\n", mp[1] / 1024, mi[1] / 1024, mp[2] / 1024
   # no collapse at the highest connection count: its rate against the lowest one
