@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "idempotency.h"
+#include "json_text.h"
 #include "sql_idempotency.h"
 
 bool
@@ -77,7 +78,7 @@ idempotency_begin(struct handler_ctx *ctx, struct idempotency_state *state)
 	if (err != PF_OK)
 		goto out;
 	if (req->json != NULL) {
-		request_text = json_dumps(req->json, JSON_COMPACT);
+		request_text = json_text_compact(req->json);
 		if (request_text == NULL) {
 			err = PF_ERR_INTERNAL;
 			goto out;
@@ -132,7 +133,7 @@ idempotency_finish(struct handler_ctx *ctx, struct idempotency_state *state,
 	}
 	body = http_render_body(ctx->res, &content_type);
 	if (req->json != NULL)
-		request_text = json_dumps(req->json, JSON_COMPACT);
+		request_text = json_text_compact(req->json);
 	if (body == NULL || (req->json != NULL && request_text == NULL)) {
 		err = PF_ERR_INTERNAL;
 		goto out;

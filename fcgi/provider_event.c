@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "provider_event.h"
+#include "json_text.h"
 #include "sql_account.h"
 
 enum pf_error
@@ -19,7 +20,7 @@ provider_event_begin(struct handler_ctx *ctx, const char *provider_ref, const ch
 	err = db_exec(ctx->db, &sql_account_catalog, SQL_PROVIDER_EVENT_LOCK, lock_params, NULL);
 	if (err != PF_OK)
 		goto out;
-	request_text = json_dumps(ctx->req->json, JSON_COMPACT);
+	request_text = json_text_compact(ctx->req->json);
 	if (request_text == NULL) {
 		err = PF_ERR_INTERNAL;
 		goto out;
@@ -48,8 +49,8 @@ out:
 enum pf_error
 provider_event_record(struct handler_ctx *ctx, const char *provider_ref, const char *endpoint)
 {
-	char *request_text = json_dumps(ctx->req->json, JSON_COMPACT);
-	char *response_text = json_dumps(ctx->res->json, JSON_COMPACT);
+	char *request_text = json_text_compact(ctx->req->json);
+	char *response_text = json_text_compact(ctx->res->json);
 	char status[8], now[24];
 	const char *params[6];
 	enum pf_error err = PF_ERR_INTERNAL;

@@ -11,7 +11,9 @@
  * Invariants checked (abort on violation): the depth cap holds on what was
  * accepted; an accepted body is an object; every error has a detail; every
  * value the validator hands out has the declared type and bounds; every
- * required field is present on success; the problem+json always renders. */
+ * required field is present on success; the problem+json always renders;
+ * the stored text of an accepted body (json_text_compact, as idempotency
+ * and provider events store it) is json_dumps's, byte for byte. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include "http.h"
 #include "json_fields.h"
+#include "json_text.h"
 #include "pf_time.h"
 #include "fuzz.h"
 
@@ -241,8 +244,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0) {
 		FUZZ_ASSERT(req.json == NULL);
 	} else {
+		char *stored, *reference;
+
 		FUZZ_ASSERT(json_is_object(req.json));
 		FUZZ_ASSERT(tree_depth(req.json) <= HTTP_JSON_DEPTH_MAX);
+		stored = json_text_compact(req.json);
+		reference = json_dumps(req.json, JSON_COMPACT);
+		FUZZ_ASSERT(stored != NULL && reference != NULL && strcmp(stored, reference) == 0);
+		free(stored);
+		free(reference);
 	}
 
 	for (size_t t = 0; t < TABLE_COUNT; t++) {

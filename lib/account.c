@@ -4,6 +4,7 @@
 #include <string.h>
 #include "account.h"
 #include "credits.h"
+#include "json_text.h"
 #include "sql_account.h"
 
 static void
@@ -274,10 +275,10 @@ account_change_subscription(struct db *db, const struct account *acct, pf_time a
 	int_text(start, sizeof(start), acct->sub.period_start);
 	int_text(end, sizeof(end), acct->sub.period_end);
 	int_text(at_text, sizeof(at_text), at);
-	before_text = json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY);
-	after_text = json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY);
+	before_text = json_text_compact(before);
+	after_text = json_text_compact(after);
 	if (event != NULL)
-		payload_text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+		payload_text = json_text_compact(payload);
 	if (before_text == NULL || after_text == NULL || (event != NULL && payload_text == NULL))
 		goto out;
 	params[0] = id;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "audit.h"
+#include "json_text.h"
 #include "sql_account.h"
 
 enum pf_error
@@ -15,9 +16,9 @@ audit_write(struct db *db, pf_time at, const struct actor *actor, const char *ac
 
 	snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
 	if (before != NULL)
-		before_text = json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY);
+		before_text = json_text_compact(before);
 	if (after != NULL)
-		after_text = json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY);
+		after_text = json_text_compact(after);
 	params[0] = at_text;
 	params[1] = actor->role;
 	params[2] = actor->id;
@@ -41,7 +42,7 @@ outbox_write(struct db *db, pf_time at, const char *user_id, const char *event,
 	enum pf_error err;
 
 	snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
-	payload_text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+	payload_text = json_text_compact(payload);
 	if (payload_text == NULL)
 		return PF_ERR_INTERNAL;
 	params[0] = at_text;

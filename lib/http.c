@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "http.h"
+#include "json_text.h"
 
 enum pf_error
 http_fail(struct http_response *res, enum pf_error err, const char *fmt, ...)
@@ -42,7 +43,7 @@ http_render_body(const struct http_response *res, const char **content_type)
 	}
 	if (res->error == PF_OK && res->json != NULL) {
 		*content_type = "application/json";
-		return json_dumps(res->json, JSON_COMPACT);
+		return json_text_compact(res->json);
 	}
 	{
 		const struct pf_error_info *info = pf_error_info(res->error);
@@ -60,7 +61,7 @@ http_render_body(const struct http_response *res, const char **content_type)
 		    "code", info->code);
 		*content_type = "application/problem+json";
 		if (problem != NULL)
-			text = json_dumps(problem, JSON_COMPACT);
+			text = json_text_compact(problem);
 		json_decref(problem);
 	}
 	return text;
