@@ -213,7 +213,7 @@ config_load(struct app_config *cfg)
 		goto out;
 	}
 	if (auth_config_prepare(&cfg->auth) != 0) {
-		fprintf(stderr, "config: could not bind the HS256 secret (OpenSSL HMAC-SHA256)\n");
+		fprintf(stderr, "config: unusable PF_JWT key: an HS256 secret OpenSSL cannot bind, or not a PEM public key of the algorithm's type (RS256: RSA, ES256: EC P-256)\n");
 		goto out;
 	}
 	ret = 0;

@@ -1,8 +1,9 @@
 /* fuzz_jwt.c: auth_verify_bearer on arbitrary Authorization header values.
  *
  * Input: one mode byte, then the header value (up to its first NUL, as a
- * FastCGI parameter would be). mode % 3 picks the configuration:
- *   0  HS256 with a fixed 39-byte secret, bound once (auth_config_prepare)
+ * FastCGI parameter would be). mode % 3 picks the configuration, its key
+ * made ready once (auth_config_prepare) as the app's configuration does:
+ *   0  HS256 with a fixed 39-byte secret
  *   1  RS256 with tests/unit/fixtures/rsa_public.pem
  *   2  ES256 with tests/unit/fixtures/ec_public.pem
  * The fixture directory is FIXTURE_DIR (set by run.sh), or PF_FUZZ_FIXTURES
@@ -86,6 +87,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *dir = getenv("PF_FUZZ_FIXTURES");
 	unsigned char *key;
 	size_t len = 0;
+	int i;
 
 	(void)argc;
 	(void)argv;
@@ -103,10 +105,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		config_init(&configs[2], AUTH_ALG_ES256, key, len);
 	else
 		fprintf(stderr, "fuzz_jwt: no %s/ec_public.pem: mode 2 uses HS256\n", dir);
-	/* mode 0 binds its secret once, as the app's configuration does */
-	if (auth_config_prepare(&configs[0]) != 0) {
-		fprintf(stderr, "fuzz_jwt: cannot bind the HS256 secret\n");
-		return 1;
+	for (i = 0; i < 3; i++) {
+		if (auth_config_prepare(&configs[i]) != 0) {
+			fprintf(stderr, "fuzz_jwt: configuration %d: unusable key\n", i);
+			return 1;
+		}
 	}
 	return 0;
 }

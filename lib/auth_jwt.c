@@ -1,15 +1,14 @@
 /* auth_jwt.c: "Authorization: Bearer <JWT>" -> verified identity.
  *
  * The signature: HS256 by auth_hs256.c (the configured secret, bound once),
- * RS256/ES256 by libjwt 1.10. libjwt only checks the signature, with
- * whatever algorithm the token names (it accepts "hs256" for HS256, HS512
- * with an HS256 secret, and HS256 with an RSA public key PEM used as the
- * HMAC secret), and with no key it checks nothing and reports alg "none".
- * So here: the token's shape is checked first, the algorithm is pinned to
- * the configured one, the header and every claim are checked with their
- * JSON type, and expiry is judged last so that token_expired is only ever
- * said of a token that is otherwise valid. No global mutable state; nothing
- * is logged. */
+ * RS256/ES256 by auth_pubkey.c (the configured PEM public key, parsed once),
+ * always with the configured algorithm and key, whatever the token's header
+ * says. Then: the token's shape is checked first, the signature, the header
+ * (its "alg" pinned to the configured one) and every claim with its JSON
+ * type, and expiry is judged last so that token_expired is only ever said
+ * of a token that is otherwise valid. libjwt (tests/unit/test_auth_jwt.c)
+ * signs the tokens these checks are tested against. No global mutable
+ * state; nothing is logged. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,21 +16,21 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <jwt.h>
 
 #include "auth_hs256.h"
 #include "auth_jwt.h"
+#include "auth_pubkey.h"
 #include "base64url.h"
 
 struct alg_entry {
 	const char *name;       /* the exact "alg" header value (RFC 7518) */
-	jwt_alg_t jwt;
+	enum auth_pubkey_alg pubkey;    /* RS256/ES256 only */
 };
 
 static const struct alg_entry alg_table[] = {
-	[AUTH_ALG_HS256] = { "HS256", JWT_ALG_HS256 },
-	[AUTH_ALG_RS256] = { "RS256", JWT_ALG_RS256 },
-	[AUTH_ALG_ES256] = { "ES256", JWT_ALG_ES256 },
+	[AUTH_ALG_HS256] = { "HS256", 0 },
+	[AUTH_ALG_RS256] = { "RS256", AUTH_PUBKEY_RS256 },
+	[AUTH_ALG_ES256] = { "ES256", AUTH_PUBKEY_ES256 },
 };
 #define ALG_COUNT (sizeof(alg_table) / sizeof(alg_table[0]))
 
@@ -143,8 +142,8 @@ token_shape_ok(const char *token, size_t len)
 	return dots == 2 && segment > 0 && segment % 4 != 1;
 }
 
-/* The configuration must pin an algorithm and a key (with no key libjwt
- * verifies nothing) and name an issuer and audience. */
+/* The configuration must pin an algorithm and a key and name an issuer and
+ * audience. */
 static bool
 config_usable(const struct auth_config *cfg)
 {
@@ -301,8 +300,8 @@ role_read(const json_t *role, enum auth_role *out)
 	return false;
 }
 
-/* The decoded JOSE header: "alg" exactly the configured name (libjwt
- * compares case-insensitively), "typ" absent or the string "JWT" in any
+/* The decoded JOSE header: "alg" exactly the configured name (case
+ * included: "hs256" is not HS256), "typ" absent or the string "JWT" in any
  * case, and no "crit" (we implement no extension). */
 static bool
 header_ok(const json_t *head, enum auth_alg alg)
@@ -325,12 +324,14 @@ header_ok(const json_t *head, enum auth_alg alg)
 int
 auth_config_prepare(struct auth_config *cfg)
 {
-	if (cfg == NULL || cfg->hs256 != NULL)
+	if (cfg == NULL || cfg->hs256 != NULL || cfg->pubkey != NULL || (unsigned)cfg->alg >= ALG_COUNT)
 		return -1;
-	if (cfg->alg != AUTH_ALG_HS256)
-		return 0;
-	cfg->hs256 = auth_hs256_key_new(cfg->key, cfg->key_len);
-	return cfg->hs256 != NULL ? 0 : -1;
+	if (cfg->alg == AUTH_ALG_HS256) {
+		cfg->hs256 = auth_hs256_key_new(cfg->key, cfg->key_len);
+		return cfg->hs256 != NULL ? 0 : -1;
+	}
+	cfg->pubkey = auth_pubkey_new(alg_table[cfg->alg].pubkey, cfg->key, cfg->key_len);
+	return cfg->pubkey != NULL ? 0 : -1;
 }
 
 void
@@ -340,6 +341,8 @@ auth_config_release(struct auth_config *cfg)
 		return;
 	auth_hs256_key_free(cfg->hs256);
 	cfg->hs256 = NULL;
+	auth_pubkey_free(cfg->pubkey);
+	cfg->pubkey = NULL;
 }
 
 /* One base64url segment of a token (shape already checked), as JSON. */
@@ -358,69 +361,57 @@ segment_json(const char *segment, size_t len)
 	return value;
 }
 
-/* HS256: the signature over "header.payload", then both segments as JSON.
- * token has the checked shape (three segments). */
+/* Whether sig is the signature of input under the configured algorithm and
+ * key (bound now when cfg was not prepared). PF_ERR_INTERNAL: a key that
+ * cannot be used, which auth_config_prepare would have refused. */
 static enum pf_error
-hs256_open(const struct auth_config *cfg, const char *token, size_t len,
-    json_t **head, json_t **claims)
+signature_check(const struct auth_config *cfg, const char *input, size_t n,
+    const char *sig, size_t sig_len)
 {
-	struct auth_hs256_key *per_call = NULL;
-	const struct auth_hs256_key *key = cfg->hs256;
-	const char *dot1, *dot2;
-	enum pf_error ret = PF_ERR_INVALID_TOKEN;
+	struct auth_hs256_key *hs256_per_call = NULL;
+	struct auth_pubkey *pubkey_per_call = NULL;
+	const struct auth_hs256_key *hs256 = cfg->hs256;
+	const struct auth_pubkey *pubkey = cfg->pubkey;
+	enum pf_error ret = PF_ERR_INTERNAL;
+	bool ok;
 
-	dot1 = memchr(token, '.', len);
-	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-	if (key == NULL && (key = per_call = auth_hs256_key_new(cfg->key, cfg->key_len)) == NULL) {
-		ret = PF_ERR_INTERNAL;
-		goto out;
+	if (cfg->alg == AUTH_ALG_HS256) {
+		if (hs256 == NULL &&
+		    (hs256 = hs256_per_call = auth_hs256_key_new(cfg->key, cfg->key_len)) == NULL)
+			goto out;
+		ok = auth_hs256_signature_ok(hs256, input, n, sig, sig_len);
+	} else {
+		if (pubkey == NULL && (pubkey = pubkey_per_call =
+		    auth_pubkey_new(alg_table[cfg->alg].pubkey, cfg->key, cfg->key_len)) == NULL)
+			goto out;
+		ok = auth_pubkey_signature_ok(pubkey, input, n, sig, sig_len);
 	}
-	if (!auth_hs256_signature_ok(key, token, (size_t)(dot2 - token),
-	    dot2 + 1, len - (size_t)(dot2 + 1 - token)))
-		goto out;
-	if ((*head = segment_json(token, (size_t)(dot1 - token))) == NULL ||
-	    (*claims = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
-		goto out;
-	ret = PF_OK;
+	ret = ok ? PF_OK : PF_ERR_INVALID_TOKEN;
 out:
-	auth_hs256_key_free(per_call);
+	auth_hs256_key_free(hs256_per_call);
+	auth_pubkey_free(pubkey_per_call);
 	return ret;
 }
 
-/* RS256/ES256 through libjwt: the signature, the pin, then header and claims
- * as JSON (re-read from libjwt's text, to check their JSON types). */
+/* The signature over "header.payload", then both segments as JSON. token
+ * has the checked shape (three segments). */
 static enum pf_error
-libjwt_open(const struct auth_config *cfg, const char *start, size_t len,
+token_open(const struct auth_config *cfg, const char *token, size_t len,
     json_t **head, json_t **claims)
 {
-	char token[AUTH_TOKEN_MAX + 1];
-	char *head_text = NULL, *claims_text = NULL;
-	jwt_t *jwt = NULL;
-	enum pf_error ret = PF_ERR_INVALID_TOKEN;
+	const char *dot1, *dot2;
+	enum pf_error ret;
 
-	/* libjwt 1.10 copies each segment onto the stack (alloca): len is bounded. */
-	memcpy(token, start, len);
-	token[len] = '\0';
-	if (jwt_decode(&jwt, token, cfg->key, (int)cfg->key_len) != 0 || jwt == NULL)
-		goto out;
-	/* The pin: stops "none", other HMAC sizes, and a public key used as an
-	 * HMAC secret. libjwt reports "none" for anything it did not verify. */
-	if (jwt_get_alg(jwt) != alg_table[cfg->alg].jwt)
-		goto out;
-	if ((head_text = jwt_get_headers_json(jwt, NULL)) == NULL ||
-	    (claims_text = jwt_get_grants_json(jwt, NULL)) == NULL ||
-	    (*head = json_loads(head_text, 0, NULL)) == NULL ||
-	    (*claims = json_loads(claims_text, 0, NULL)) == NULL) {
-		ret = PF_ERR_INTERNAL;  /* re-reading what libjwt parsed: only ENOMEM */
-		goto out;
-	}
-	ret = PF_OK;
-out:
-	free(claims_text);
-	free(head_text);
-	jwt_free(jwt);
-	explicit_bzero(token, sizeof(token));
-	return ret;
+	dot1 = memchr(token, '.', len);
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
+	ret = signature_check(cfg, token, (size_t)(dot2 - token),
+	    dot2 + 1, len - (size_t)(dot2 + 1 - token));
+	if (ret != PF_OK)
+		return ret;
+	if ((*head = segment_json(token, (size_t)(dot1 - token))) == NULL ||
+	    (*claims = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
+		return PF_ERR_INVALID_TOKEN;
+	return PF_OK;
 }
 
 enum pf_error
@@ -448,8 +439,7 @@ auth_verify_bearer(const struct auth_config *cfg, const char *header,
 	}
 	if (len > AUTH_TOKEN_MAX || !token_shape_ok(start, len))
 		goto out;
-	ret = cfg->alg == AUTH_ALG_HS256 ? hs256_open(cfg, start, len, &head, &claims)
-	    : libjwt_open(cfg, start, len, &head, &claims);
+	ret = token_open(cfg, start, len, &head, &claims);
 	if (ret != PF_OK)
 		goto out;
 	ret = PF_ERR_INVALID_TOKEN;

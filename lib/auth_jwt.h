@@ -1,6 +1,6 @@
 /* auth_jwt.h: bearer-token verification. HS256 signatures are checked by
- * auth_hs256.c, RS256/ES256 by libjwt 1.10 (which itself checks no claims
- * and trusts the token's own "alg"): the algorithm is pinned here, and every
+ * auth_hs256.c, RS256/ES256 by auth_pubkey.c, always with the configured
+ * algorithm and key; the header's "alg" is pinned to it here, and every
  * claim is checked here with its JSON type. */
 #ifndef AUTH_JWT_H
 #define AUTH_JWT_H
@@ -20,14 +20,17 @@ enum auth_alg { AUTH_ALG_HS256 = 0, AUTH_ALG_RS256, AUTH_ALG_ES256 };
 enum auth_role { AUTH_ROLE_USER = 0, AUTH_ROLE_SUPPORT, AUTH_ROLE_SERVICE, AUTH_ROLE__MAX };
 
 struct auth_hs256_key;
+struct auth_pubkey;
 
 struct auth_config {
 	enum auth_alg alg;
 	unsigned char *key;     /* HS256 secret, or PEM public key; owned by the config */
 	size_t key_len;
-	/* the HS256 secret bound once by auth_config_prepare; NULL: bound at
-	 * each verification (same result, slower) */
+	/* the key made ready once by auth_config_prepare (the HS256 secret
+	 * bound, or the PEM public key parsed); NULL: at each verification
+	 * (same result, slower) */
 	struct auth_hs256_key *hs256;
+	struct auth_pubkey *pubkey;
 	char issuer[AUTH_CLAIM_MAX + 1];
 	char audience[AUTH_CLAIM_MAX + 1];
 	int leeway_seconds;     /* default 30 */
@@ -43,8 +46,9 @@ struct auth_identity {
 /* Parses "HS256", "RS256", "ES256". Returns 0 or -1. */
 int auth_alg_from_name(const char *name, enum auth_alg *out);
 
-/* Binds an HS256 secret for repeated verification (nothing to do for the
- * other algorithms). Returns 0, or -1 with cfg unchanged. */
+/* Makes the key ready for repeated verification: binds the HS256 secret,
+ * or parses the PEM public key and checks that it fits the algorithm (RSA
+ * for RS256, EC P-256 for ES256). Returns 0, or -1 with cfg unchanged. */
 int auth_config_prepare(struct auth_config *cfg);
 
 /* Frees what auth_config_prepare made (not the key, which the caller owns). */

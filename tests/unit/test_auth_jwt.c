@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 
 #include "auth_jwt.h"
+#include "auth_pubkey.h"
 #include "unit.h"
 
 #ifndef FIXTURE_DIR
@@ -763,6 +764,109 @@ test_es256(void)
 	free(p);
 }
 
+/* RS256 and ES256 tokens signed by libjwt: every other character in a
+ * signature position is refused, including those that change only the
+ * unused trailing bits of the last one (one spelling per signature). Every
+ * position of the ES256 signature; of the RS256 one (each check costs an
+ * RSA verification) the first and last eight and every seventeenth. */
+static void
+test_pubkey_signature_mutations(void)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	struct {
+		const struct auth_config *cfg;
+		jwt_alg_t alg;
+		const unsigned char *key;
+		size_t key_len;
+		size_t sig_len;
+		size_t stride;
+		int positions;
+	} cases[] = {
+		{ &rs_cfg, JWT_ALG_RS256, rsa_private, rsa_private_len, 342, 17, 35 },  /* 256 bytes */
+		{ &es_cfg, JWT_ALG_ES256, ec_private, ec_private_len, 86, 1, 86 },      /* 64 bytes */
+	};
+	char *p = payload_valid();
+	size_t c, i;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char *t = token_pem(cases[c].alg, cases[c].key, cases[c].key_len, p);
+		char *sig = strrchr(t, '.') + 1;
+		int tried = 0, accepted = 0;
+
+		UNIT_EQ_INT(strlen(sig), cases[c].sig_len);
+		UNIT_EQ_INT(verify(cases[c].cfg, t), PF_OK);
+		for (i = 0; sig[i] != '\0'; i++) {
+			char original = sig[i];
+			const char *a;
+
+			if (i >= 8 && i + 8 < cases[c].sig_len && i % cases[c].stride != 0)
+				continue;
+			for (a = alphabet; *a != '\0'; a++) {
+				if (*a == original)
+					continue;
+				sig[i] = *a;
+				tried++;
+				accepted += verify(cases[c].cfg, t) != INVALID;
+			}
+			sig[i] = original;
+		}
+		UNIT_EQ_INT(tried, cases[c].positions * 63);
+		UNIT_EQ_INT(accepted, 0);
+		UNIT_EQ_INT(verify(cases[c].cfg, t), PF_OK);
+		free(t);
+	}
+	free(p);
+}
+
+/* Only a public key of the algorithm's own type is taken: RSA for RS256,
+ * EC on P-256 for ES256. */
+static bool
+key_refused(enum auth_pubkey_alg alg, const unsigned char *pem, size_t len)
+{
+	struct auth_pubkey *key = auth_pubkey_new(alg, pem, len);
+
+	auth_pubkey_free(key);
+	return key == NULL;
+}
+
+static void
+test_key_types(void)
+{
+	static const unsigned char garbage[] = "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n";
+	size_t p384_len;
+	unsigned char *p384 = read_fixture("ec384_public.pem", &p384_len);
+	struct auth_config cfg;
+	char *p = payload_valid();
+
+	UNIT_CHECK(!key_refused(AUTH_PUBKEY_RS256, rsa_public, rsa_public_len));
+	UNIT_CHECK(!key_refused(AUTH_PUBKEY_ES256, ec_public, ec_public_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, ec_public, ec_public_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_ES256, rsa_public, rsa_public_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_ES256, p384, p384_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, p384, p384_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, rsa_private, rsa_private_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_ES256, ec_private, ec_private_len));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, rsa_public, rsa_public_len / 2));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, garbage, sizeof(garbage) - 1));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, rsa_public, 0));
+	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, NULL, 10));
+	UNIT_CHECK(!auth_pubkey_signature_ok(NULL, "a.b", 3, "c", 1));
+
+	/* A configuration with the wrong type of key is refused and left as
+	 * it was; used unprepared, the key is the service's fault (500), not
+	 * the token's. */
+	config_init(&cfg, AUTH_ALG_ES256, p384, p384_len);
+	UNIT_EQ_INT(auth_config_prepare(&cfg), -1);
+	UNIT_CHECK(cfg.pubkey == NULL && cfg.hs256 == NULL);
+	EXPECT_TOKEN(&cfg, token_pem(JWT_ALG_ES256, ec_private, ec_private_len, p), PF_ERR_INTERNAL);
+	config_init(&cfg, AUTH_ALG_RS256, ec_public, ec_public_len);
+	UNIT_EQ_INT(auth_config_prepare(&cfg), -1);
+	EXPECT_TOKEN(&cfg, token_pem(JWT_ALG_RS256, rsa_private, rsa_private_len, p), PF_ERR_INTERNAL);
+	free(p);
+	free(p384);
+}
+
 static void
 test_exp(void)
 {
@@ -1060,11 +1164,13 @@ test_config(void)
 	free(header);
 }
 
-/* One bound secret, verified from several threads at once (as the app's
- * threads do): each thread's good tokens pass and forged ones fail. */
+/* One prepared key per algorithm, verified from several threads at once
+ * (as the app's threads do): each thread's good tokens pass and forged ones
+ * fail. */
 struct concurrent_verifier {
+	const struct auth_config *cfg;
 	const char *good, *forged;
-	int passed, refused;
+	int rounds, passed, refused;
 };
 
 static void *
@@ -1073,10 +1179,10 @@ concurrent_verify(void *arg)
 	struct concurrent_verifier *v = arg;
 	int i;
 
-	for (i = 0; i < 2000; i++) {
-		if (verify(&hs_cfg, v->good) == PF_OK)
+	for (i = 0; i < v->rounds; i++) {
+		if (verify(v->cfg, v->good) == PF_OK)
 			v->passed++;
-		if (verify(&hs_cfg, v->forged) == INVALID)
+		if (verify(v->cfg, v->forged) == INVALID)
 			v->refused++;
 	}
 	return NULL;
@@ -1085,26 +1191,39 @@ concurrent_verify(void *arg)
 static void
 test_concurrent_verification(void)
 {
-	enum { THREADS = 4 };
+	enum { THREADS = 6 };
 	struct concurrent_verifier v[THREADS];
 	pthread_t tid[THREADS];
-	char *p = payload_valid(), *good = hs256(p), *forged = strdup(good);
+	char *p = payload_valid();
+	char *good[3], *forged[3];
+	const struct auth_config *cfgs[3] = { &hs_cfg, &rs_cfg, &es_cfg };
 	int i;
 
-	if (forged == NULL)
-		abort();
-	forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
+	good[0] = hs256(p);
+	good[1] = token_pem(JWT_ALG_RS256, rsa_private, rsa_private_len, p);
+	good[2] = token_pem(JWT_ALG_ES256, ec_private, ec_private_len, p);
+	for (i = 0; i < 3; i++) {
+		size_t n = strlen(good[i]);
+
+		if ((forged[i] = strdup(good[i])) == NULL)
+			abort();
+		forged[i][n - 5] = forged[i][n - 5] == 'A' ? 'B' : 'A';
+	}
 	for (i = 0; i < THREADS; i++) {
-		v[i] = (struct concurrent_verifier){ good, forged, 0, 0 };
+		/* fewer rounds for the public keys: each is an RSA or ECDSA check */
+		v[i] = (struct concurrent_verifier){ cfgs[i % 3], good[i % 3], forged[i % 3],
+		    i % 3 == 0 ? 2000 : 200, 0, 0 };
 		UNIT_EQ_INT(pthread_create(&tid[i], NULL, concurrent_verify, &v[i]), 0);
 	}
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(tid[i], NULL);
-		UNIT_EQ_INT(v[i].passed, 2000);
-		UNIT_EQ_INT(v[i].refused, 2000);
+		UNIT_EQ_INT(v[i].passed, v[i].rounds);
+		UNIT_EQ_INT(v[i].refused, v[i].rounds);
 	}
-	free(forged);
-	free(good);
+	for (i = 0; i < 3; i++) {
+		free(forged[i]);
+		free(good[i]);
+	}
 	free(p);
 }
 
@@ -1121,6 +1240,8 @@ run_cases(void)
 	test_typ();
 	test_rs256();
 	test_es256();
+	test_pubkey_signature_mutations();
+	test_key_types();
 	test_exp();
 	test_nbf_iat();
 	test_iss_aud();
@@ -1143,17 +1264,22 @@ main(void)
 	config_init(&es_cfg, AUTH_ALG_ES256, ec_public, ec_public_len);
 
 	test_names();
-	/* Everything twice for HS256: with the secret bound at each call, then
-	 * bound once (as the app's config does). */
+	/* Everything twice: with the key made ready at each call, then once
+	 * (as the app's config does: the HS256 secret bound, the PEM parsed). */
 	run_cases();
 	UNIT_EQ_INT(auth_config_prepare(&hs_cfg), 0);
-	UNIT_CHECK(hs_cfg.hs256 != NULL);
+	UNIT_CHECK(hs_cfg.hs256 != NULL && hs_cfg.pubkey == NULL);
 	UNIT_EQ_INT(auth_config_prepare(&hs_cfg), -1);  /* already bound */
-	UNIT_EQ_INT(auth_config_prepare(&rs_cfg), 0);   /* nothing to bind */
-	UNIT_CHECK(rs_cfg.hs256 == NULL);
+	UNIT_EQ_INT(auth_config_prepare(&rs_cfg), 0);
+	UNIT_CHECK(rs_cfg.pubkey != NULL && rs_cfg.hs256 == NULL);
+	UNIT_EQ_INT(auth_config_prepare(&es_cfg), 0);
+	UNIT_CHECK(es_cfg.pubkey != NULL && es_cfg.hs256 == NULL);
+	UNIT_EQ_INT(auth_config_prepare(&es_cfg), -1);  /* already parsed */
 	run_cases();
 	auth_config_release(&hs_cfg);
-	UNIT_CHECK(hs_cfg.hs256 == NULL);
+	auth_config_release(&rs_cfg);
+	auth_config_release(&es_cfg);
+	UNIT_CHECK(hs_cfg.hs256 == NULL && rs_cfg.pubkey == NULL && es_cfg.pubkey == NULL);
 	auth_config_release(&hs_cfg);                   /* twice is harmless */
 
 	free(rsa_private);
