@@ -204,7 +204,7 @@ config_load(struct app_config *cfg)
 		if (read_key_file(key_file, &cfg->auth) != 0)
 			goto out;
 	} else {
-		/* without a key libjwt would accept unsigned tokens */
+		/* no key, no signature check: refuse to start rather than serve */
 		fprintf(stderr, "config: PF_JWT_KEY or PF_JWT_KEY_FILE is required\n");
 		goto out;
 	}
