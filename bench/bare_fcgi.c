@@ -157,7 +157,7 @@ main(int argc, char **argv)
 	}
 	processes = env_int("PF_PROCESSES", 1, BARE_MAX_PROCESSES);
 	threads = env_int("PF_THREADS", 8, BARE_MAX_THREADS);
-	if (FCGX_Init() != 0)
+	if (FCGX_Init() != 0 || connection_set_check_reader() != 0)
 		return 2;
 	unlink(argv[1]);
 	listen_fd = FCGX_OpenSocket(argv[1], 1024);

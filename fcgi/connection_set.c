@@ -224,6 +224,61 @@ connection_wait(struct connection_set *set, struct fastcgi_connection *conn)
 	}
 }
 
+/* See connection_set.h. Why: a libfcgi linked so that its calls bind to its
+ * own OS_Read (statically, or with -Bsymbolic) would read every request
+ * from an empty socket. libfcgi is handed a buffered request on a
+ * non-blocking socket pair with nothing in it: only this file's OS_Read
+ * can give it the request. */
+int
+connection_set_check_reader(void)
+{
+	unsigned char probe[] = {
+		1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0,         /* begin: responder, keep */
+		1, 4, 0, 1, 0, 17, 7, 0, 14, 1, 'R', 'E', 'Q', 'U', 'E', 'S', 'T', '_',
+		'M', 'E', 'T', 'H', 'O', 'D', 'G', 0, 0, 0, 0, 0, 0, 0,  /* REQUEST_METHOD=G, padded */
+		1, 4, 0, 1, 0, 0, 0, 0,                                 /* end of params */
+		1, 5, 0, 1, 0, 0, 0, 0,                                 /* end of stdin */
+	};
+	struct fastcgi_connection conn;
+	struct fastcgi_request_limits limits = {
+		FASTCGI_NAME_MAX_DEFAULT, FASTCGI_VALUE_MAX_DEFAULT,
+		FASTCGI_PARAMS_MAX_DEFAULT, FASTCGI_STDIN_MAX_DEFAULT };
+	FCGX_Request request;
+	const char *method;
+	int fds[2], ret = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+		return -1;
+	memset(&conn, 0, sizeof(conn));
+	conn.fd = fds[0];
+	conn.buf = probe;
+	conn.len = conn.cap = sizeof(probe);
+	fastcgi_request_scan_reset(&conn.scan);
+	if (fastcgi_request_scan(&conn.scan, probe, sizeof(probe), &limits) != FASTCGI_SCAN_COMPLETE ||
+	    FCGX_InitRequest(&request, -1, 0) != 0)
+		goto out;
+	request.ipcFd = fds[0];
+	request.keepConnection = 1;
+	reading = &conn;
+	if (FCGX_Accept_r(&request) == 0) {
+		method = FCGX_GetParam("REQUEST_METHOD", request.envp);
+		ret = method != NULL && strcmp(method, "G") == 0 ? 0 : -1;
+		request.detached = 1;
+		FCGX_Finish_r(&request);
+	}
+	reading = NULL;
+	if (request.ipcFd >= 0)
+		fds[0] = request.ipcFd;
+	else
+		fds[0] = -1;    /* libfcgi closed it */
+	FCGX_Free(&request, 0);
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	close(fds[1]);
+	return ret;
+}
+
 int
 connection_set_open(struct connection_set *set, int listen_fd)
 {
@@ -233,8 +288,8 @@ connection_set_open(struct connection_set *set, int listen_fd)
 	int flags, saved;
 
 	memset(set, 0, sizeof(*set));
+	set->epoll_fd = set->timer_fd = -1;
 	set->listen_fd = listen_fd;
-	set->timer_fd = -1;
 	set->limits.name_max = FASTCGI_NAME_MAX_DEFAULT;
 	set->limits.value_max = FASTCGI_VALUE_MAX_DEFAULT;
 	set->limits.params_max = FASTCGI_PARAMS_MAX_DEFAULT;

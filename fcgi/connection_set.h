@@ -35,6 +35,11 @@ int connection_set_open(struct connection_set *set, int listen_fd);
 /* Closes every connection still waiting, and the set. */
 void connection_set_close(struct connection_set *set);
 
+/* Checks that libfcgi reads requests through the set's buffer (the app's
+ * OS_Read), after FCGX_Init and before serving. Returns 0, or -1: the
+ * requests could not be bounded, and the app must not start. */
+int connection_set_check_reader(void);
+
 /* Initialises a thread's request for use with the set. Returns 0 or -1. */
 int connection_set_request_init(FCGX_Request *request);
 

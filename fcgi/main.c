@@ -194,6 +194,11 @@ main(void)
 	json_object_seed(0); /* seed jansson's hash once, before any thread */
 	if (FCGX_Init() != 0)
 		return 2;
+	if (connection_set_check_reader() != 0) {
+		fprintf(stderr, "pf-account: libfcgi does not read through the app's OS_Read "
+		    "(fcgi/connection_set.c); requests could not be bounded\n");
+		return 2;
+	}
 	listen_fd = socket_open(&cfg);
 	if (listen_fd < 0)
 		return 2;
