@@ -4,7 +4,7 @@
  * worker runs a fixed number of threads, each with its own PostgreSQL
  * connection, all taking requests from the process's connection set (new
  * connections on the shared socket, and the ones nginx keeps alive).
- * SIGTERM drains. */
+ * SIGTERM drains. Workers never outlive the master (worker_bind_to_master). */
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,13 +119,39 @@ worker_run(int listen_fd, const struct app_config *cfg)
 	return started == cfg->threads ? 0 : 1;
 }
 
+/* A worker lives only as long as the master that forked it. A master
+ * killed with SIGKILL (or crashed) cannot stop its workers, and an orphaned
+ * worker would go on serving with the old code and configuration: on
+ * nginx's kept connections and on the listening socket it inherited, beside
+ * the workers of the next master. So the kernel sends the worker SIGKILL
+ * when the master goes (PR_SET_PDEATHSIG). That signal is tied to the
+ * thread that forked, not to the process: it is sent when that thread
+ * exits. The master is single-threaded (only workers start threads), so the
+ * thread is the process; a master that ever starts threads must fork
+ * workers from its main thread only. The master may already be dead before prctl() took
+ * effect; then the worker has been reparented, getppid() no longer names
+ * the master, and it exits at once. */
+static void
+worker_bind_to_master(pid_t master)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+		fprintf(stderr, "pf-account: worker cannot bind its life to the master: %s\n",
+		    strerror(errno));
+		_exit(1);
+	}
+	if (getppid() != master)
+		_exit(1);
+}
+
 static pid_t
 worker_spawn(int listen_fd, const struct app_config *cfg)
 {
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		struct sigaction sa;
+		worker_bind_to_master(master);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGTERM, &sa, NULL);
