@@ -138,6 +138,22 @@ def sign_pem(alg, key_file, claims):
     return signing + "." + b64url(sig)
 
 
+def sign_text(alg, head, body, key=SECRET):
+    """A token over the exact JSON texts head and body (json.dumps never
+    writes a key twice): HS256 with key, or RS256/ES256 with the PEM file key."""
+    signing = b64url(head.encode()) + "." + b64url(body.encode())
+    if alg == "HS256":
+        return signing + "." + b64url(hmac.new(key, signing.encode(), hashlib.sha256).digest())
+    sig = openssl_sign(key, signing.encode())
+    return signing + "." + b64url(der_to_raw(sig) if alg == "ES256" else sig)
+
+
+def with_keys(c, before="", after=""):
+    """The JSON text of claims c with raw '"key":value' text around its keys."""
+    inner = json.dumps(c, separators=(",", ":"))[1:-1]
+    return "{" + ",".join(x for x in (before, inner, after) if x) + "}"
+
+
 def claims(**kw):
     c = {"iss": ISS, "aud": AUD, "sub": "user_42", "iat": NOW - 60, "exp": NOW + 3600}
     c.update(kw)
@@ -182,6 +198,16 @@ def jwt():
     seed("hs-bad-base64", "0", "Bearer " + head + ".!!!!." + sig)
     seed("hs-segment-4k1", "0", "Bearer A.AAAAA.AAAAAAAAA")
     seed("hs-payload-not-json", "0", "Bearer " + head + "." + b64url(b"[1,2") + "." + sig)
+    # validly signed, with a key twice: jansson alone keeps the last one
+    head_text = json.dumps(HS, separators=(",", ":"))
+    seed("hs-dup-role", "0", "Bearer " + sign_text(
+        "HS256", head_text, with_keys(claims(), after='"role":"user","role":"support"')))
+    seed("hs-dup-sub", "0", "Bearer " + sign_text(
+        "HS256", head_text, with_keys(claims(sub="alice"), after='"sub":"bob"')))
+    seed("hs-dup-exp-nested", "0", "Bearer " + sign_text(
+        "HS256", head_text, with_keys(claims(), before=f'"exp":{NOW - 3600}', after='"x":{"a":1,"a":1}')))
+    seed("hs-dup-alg", "0", "Bearer " + sign_text(
+        "HS256", '{"alg":"none","typ":"JWT","alg":"HS256"}', with_keys(claims())))
     seed("basic-auth", "0", "Basic dXNlcjpwYXNz")
     seed("bearer-empty", "0", "Bearer ")
     seed("empty", "0", "")
@@ -200,6 +226,9 @@ def jwt():
         seed("rs-alg-confusion-hs256-with-public-key", "1",
              "Bearer " + sign_hmac(HS, claims(role="service"), key=pub))
         seed("rs-hs-token", "1", "Bearer " + valid)
+        seed("rs-dup-role", "1", "Bearer " + sign_text(
+            "RS256", '{"alg":"RS256","typ":"JWT"}',
+            with_keys(claims(), after='"role":"user","role":"service"'), key=rsa))
     else:
         print("make_seeds: no RSA fixtures, skipping RS256 seeds", file=sys.stderr)
     if os.path.exists(ec):
@@ -216,6 +245,14 @@ def jwt():
         seed("es-sig-short", "2", "Bearer " + h + "." + p + "." + s[:40])
         rs_for_es = sign_pem("RS256", rsa, claims()) if os.path.exists(rsa) else valid
         seed("es-rs-token", "2", "Bearer " + rs_for_es)
+        kept = os.path.join(CORPUS, "jwt", "es-dup-sub")
+        if os.path.exists(kept):
+            with open(kept) as f:
+                es_dup = f.read()[1:].split(" ", 1)[1]
+        else:
+            es_dup = sign_text("ES256", '{"alg":"ES256","typ":"JWT"}',
+                               with_keys(claims(sub="alice"), after='"sub":"bob"'), key=ec)
+        seed("es-dup-sub", "2", "Bearer " + es_dup)
     else:
         print("make_seeds: no EC fixtures, skipping ES256 seeds", file=sys.stderr)
 

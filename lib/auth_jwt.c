@@ -5,10 +5,10 @@
  * always with the configured algorithm and key, whatever the token's header
  * says. Then: the token's shape is checked first, the signature, the header
  * (its "alg" pinned to the configured one) and every claim with its JSON
- * type, and expiry is judged last so that token_expired is only ever said
- * of a token that is otherwise valid. libjwt (tests/unit/test_auth_jwt.c)
- * signs the tokens these checks are tested against. No global mutable
- * state; nothing is logged. */
+ * type (neither may hold a key twice), and expiry is judged last so that
+ * token_expired is only ever said of a token that is otherwise valid.
+ * libjwt (tests/unit/test_auth_jwt.c) signs the tokens these checks are
+ * tested against. No global mutable state; nothing is logged. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -345,7 +345,13 @@ auth_config_release(struct auth_config *cfg)
 	cfg->pubkey = NULL;
 }
 
-/* One base64url segment of a token (shape already checked), as JSON. */
+/* One base64url segment of a token (shape already checked), as JSON. The
+ * header and the payload of every algorithm are read here and nowhere else
+ * (libjwt parses no token of ours). A key twice, at any depth, refuses the
+ * token: jansson would otherwise keep the last value, so a signed
+ * {"role":"user",...,"role":"support"} read as support, and a second "sub"
+ * as another user, while anything that read the first value saw someone
+ * else. */
 static json_t *
 segment_json(const char *segment, size_t len)
 {
@@ -355,7 +361,7 @@ segment_json(const char *segment, size_t len)
 
 	n = base64url_decode(segment, len, decoded, sizeof(decoded));
 	if (n >= 0) {
-		value = json_loadb((const char *)decoded, (size_t)n, 0, NULL);
+		value = json_loadb((const char *)decoded, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
 		explicit_bzero(decoded, (size_t)n);
 	}
 	return value;

@@ -1,7 +1,7 @@
 """Authentication through nginx: the bearer token, each way it can be wrong
 (each its own 401 code with WWW-Authenticate), the leeway, and the role
 checks (403 forbidden)."""
-import base64, json, os, subprocess, tempfile, time
+import base64, hashlib, hmac, json, os, subprocess, tempfile, time
 from harness import *
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures")
@@ -78,10 +78,28 @@ def test_header_saying_hs256_over_hs512_signature_is_refused():
     unauthorized(bearer(head + tok[tok.index("."):]), "invalid_token")
 
 
+def sign_text(head, body, secret=None):
+    """HS256 over the exact JSON texts given: a token can then hold what
+    json.dumps never writes, such as a key twice."""
+    signing = f"{b64url(head.encode())}.{b64url(body.encode())}"
+    return f"{signing}.{b64url(hmac.new(secret or SECRET, signing.encode(), hashlib.sha256).digest())}"
+
+
+def with_keys(c, before="", after=""):
+    """The JSON text of claims c with raw `"key":value` text put before and
+    after its own keys."""
+    inner = json.dumps(c, separators=(",", ":"))[1:-1]
+    return "{" + ",".join(x for x in (before, inner, after) if x) + "}"
+
+
+HS_HEAD = '{"alg":"HS256","typ":"JWT"}'
+
+
 def rs256_token(c):
-    """Signs c with RS256 using the openssl CLI (no Python crypto package needed)."""
+    """Signs c (claims, or the payload's exact JSON text) with RS256 using the
+    openssl CLI (no Python crypto package needed)."""
     head = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-    body = b64url(json.dumps(c).encode())
+    body = b64url((c if isinstance(c, str) else json.dumps(c)).encode())
     key = os.path.join(FIXTURES, "rsa_private.pem")
     sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key],
                          input=f"{head}.{body}".encode(), capture_output=True, check=True).stdout
@@ -201,3 +219,32 @@ def test_refused_token_provisions_nobody():
     unauthorized(bearer(sign(claims(sub=uid, aud="someone-else"))), "invalid_token")
     unauthorized(bearer(sign(claims(sub=uid, role="admin"))), "invalid_token")
     assert sql_value("SELECT count(*) FROM users WHERE id = :'p1'", uid) == "0"
+
+
+def test_duplicate_claims_are_invalid():
+    """jansson keeps the last of two equal keys: a signed token with
+    "role":"user" and then "role":"support" read the support queue, and one
+    with "sub" twice acted as the second user. A key twice, anywhere in the
+    token, is refused."""
+    uid, other = new_id(), new_id()
+    queue = "/api/v1/support/refund-requests"
+    # the same texts without the repeated key are accepted: only the
+    # duplicate is refused
+    expect(get(queue, sign_text(HS_HEAD, with_keys(claims(sub=uid), after='"role":"support"'))), 200)
+    expect(bearer(sign_text(HS_HEAD, with_keys(claims(sub=uid)))), 200)
+    unauthorized(get(queue, sign_text(HS_HEAD, with_keys(
+        claims(sub=uid), after='"role":"user","role":"support"'))), "invalid_token")
+    unauthorized(get(queue, sign_text(HS_HEAD, with_keys(
+        claims(sub=uid), after='"role":"user","r\\u006fle":"support"'))), "invalid_token")
+    unauthorized(bearer(sign_text(HS_HEAD, with_keys(claims(sub=uid), after=f'"sub":"{other}"'))),
+                 "invalid_token")
+    now = int(time.time())
+    for before, after in ((f'"exp":{now - 3600}', ""), ("", f'"exp":{now - 3600}'),
+                          ('"aud":"someone-else"', ""), ('"iss":"https://evil.example"', ""),
+                          ("", '"x":1,"x":1'), ("", '"ext":{"a":1,"a":2}')):
+        unauthorized(bearer(sign_text(HS_HEAD, with_keys(claims(sub=uid), before, after))), "invalid_token")
+    body = with_keys(claims(sub=uid))
+    for head in ('{"alg":"HS256","alg":"HS256"}', '{"alg":"none","alg":"HS256"}',
+                 '{"typ":"JOSE","alg":"HS256","typ":"JWT"}', '{"alg":"HS256","typ":"JWT","typ":"JWT"}'):
+        unauthorized(bearer(sign_text(head, body)), "invalid_token")
+    assert sql_value("SELECT count(*) FROM users WHERE id = :'p1'", other) == "0"

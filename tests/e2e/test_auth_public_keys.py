@@ -6,7 +6,7 @@ it request after request; it refuses tokens signed otherwise, and refuses
 to start with a key that does not fit the algorithm."""
 import json, os, shutil, socket, subprocess, tempfile, time
 from harness import *
-from test_auth import FIXTURES, rs256_token
+from test_auth import FIXTURES, rs256_token, with_keys
 from test_fastcgi_hop import fastcgi_request, read_answer
 
 STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
@@ -16,9 +16,10 @@ APP = os.path.join(os.environ.get("PF_BUILD_DIR", os.path.join(FIXTURES, "..", "
 
 def es256_token(c):
     """Signs c with ES256 using the openssl CLI, the DER signature turned
-    into JOSE's r || s (RFC 7518 3.4)."""
+    into JOSE's r || s (RFC 7518 3.4). c: claims, or the payload's exact
+    JSON text."""
     head = b64url(json.dumps({"alg": "ES256", "typ": "JWT"}).encode())
-    body = b64url(json.dumps(c).encode())
+    body = b64url((c if isinstance(c, str) else json.dumps(c)).encode())
     der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", os.path.join(FIXTURES, "ec_private.pem")],
                          input=f"{head}.{body}".encode(), capture_output=True, check=True).stdout
     assert der[0] == 0x30
@@ -105,6 +106,14 @@ def check_configured(alg, key_file, sign, other_sign):
         forged = sign(claims_for(uid))
         forged = forged[:-6] + ("A" if forged[-6] != "A" else "B") + forged[-5:]
         status, body = app.account(forged)
+        assert status == 401 and body["code"] == "invalid_token", body
+        # a claim twice: jansson would keep the last one, here another user
+        other = new_id()
+        status, body = app.account(sign(with_keys(claims_for(uid))))
+        assert status == 200 and body["user"]["id"] == uid, body
+        status, body = app.account(sign(with_keys(claims_for(uid), after=f'"sub":"{other}"')))
+        assert status == 401 and body["code"] == "invalid_token", body
+        status, body = app.account(sign(with_keys(claims_for(uid), after='"role":"user","role":"service"')))
         assert status == 401 and body["code"] == "invalid_token", body
     finally:
         app.stop()

@@ -2,7 +2,9 @@
  * are assembled here (base64url of header and payload JSON, HMAC() over
  * them) so that wrong claim types, alg "none" and algorithm swaps can be
  * crafted; RS256/ES256 tokens are signed with libjwt from the test-only keys
- * in FIXTURE_DIR. Negative cases are named *_bad. */
+ * in FIXTURE_DIR, or with OpenSSL over exact JSON texts (token_pem_raw) when
+ * the text must hold what no JSON library writes. Negative cases are named
+ * *_bad. */
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,8 +15,12 @@
 
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 #include "auth_jwt.h"
 #include "auth_pubkey.h"
@@ -130,6 +136,54 @@ token_pem(jwt_alg_t alg, const unsigned char *key, size_t key_len, const char *p
 	if (t == NULL)
 		abort();
 	jwt_free(jwt);
+	return t;
+}
+
+/* header.payload over the exact JSON texts given (so that a token can hold
+ * what no JSON library writes: a key twice), signed with the PEM private
+ * key: RS256 (PKCS #1 v1.5) for an RSA key, ES256 for an EC one, its DER
+ * signature turned into JOSE's r || s (RFC 7518 3.4). */
+static char *
+token_pem_raw(const char *head_json, const char *payload_json,
+    const unsigned char *pem, size_t pem_len)
+{
+	char *h = b64url(head_json, strlen(head_json));
+	char *p = b64url(payload_json, strlen(payload_json));
+	size_t n = strlen(h) + strlen(p) + 2, der_len = 0;
+	char *input = malloc(n), *sig, *t;
+	unsigned char der[512], rs[64];
+	const unsigned char *der_p = der;
+	BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+	EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (input == NULL || pkey == NULL || md == NULL)
+		abort();
+	snprintf(input, n, "%s.%s", h, p);
+	der_len = sizeof(der);
+	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, der, &der_len, (const unsigned char *)input, strlen(input)) != 1)
+		abort();
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		ECDSA_SIG *ecdsa = d2i_ECDSA_SIG(NULL, &der_p, (long)der_len);
+
+		if (ecdsa == NULL ||
+		    BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa), rs, 32) != 32 ||
+		    BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa), rs + 32, 32) != 32)
+			abort();
+		ECDSA_SIG_free(ecdsa);
+		sig = b64url(rs, sizeof(rs));
+	} else {
+		sig = b64url(der, der_len);
+	}
+	t = concat3(h, p, sig);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	free(h);
+	free(p);
+	free(input);
+	free(sig);
 	return t;
 }
 
@@ -1227,6 +1281,111 @@ test_concurrent_verification(void)
 	free(p);
 }
 
+/* tmpl with each '$' replaced by value, into out[0..n). */
+static void
+fill(char *out, size_t n, const char *tmpl, const char *value)
+{
+	size_t len = 0, v = strlen(value);
+
+	for (; *tmpl != '\0'; tmpl++) {
+		if (*tmpl == '$') {
+			if (len + v >= n)
+				abort();
+			memcpy(out + len, value, v);
+			len += v;
+		} else {
+			if (len + 1 >= n)
+				abort();
+			out[len++] = *tmpl;
+		}
+	}
+	out[len] = '\0';
+}
+
+/* Duplicate keys in the header or the payload. jansson keeps the last of
+ * two equal keys by default, so {"role":"user",...,"role":"support"} read
+ * as support and a second "sub" as another user: whoever checked the
+ * first value (a gateway, a log, another parser keeping the first) saw
+ * someone else than the service acted for. Every token with a key twice,
+ * at any depth and however its name is escaped, is refused, for every
+ * algorithm. Each is validly signed, and the same token without the
+ * repeated key verifies, so only the duplicate is refused. */
+static void
+test_duplicate_keys(void)
+{
+	static const char *const payloads[] = {
+		"{$,\"role\":\"user\",\"role\":\"support\"}",
+		"{\"role\":\"service\",$,\"role\":\"user\"}",
+		"{$,\"role\":\"user\",\"r\\u006fle\":\"support\"}",     /* "role" escaped */
+		"{$,\"sub\":\"bob\"}",               /* the valid claims have "sub":"u_1" */
+		"{\"sub\":\"alice\",$}",
+		"{\"exp\":1767222000,$}",             /* expired, then the valid exp */
+		"{$,\"exp\":1767222000}",             /* the valid exp, then expired */
+		"{\"iss\":\"https://evil.example/\",$}",
+		"{\"aud\":\"someone-else\",$}",
+		"{\"nbf\":1767229200,$}",             /* not before an hour from NOW */
+		"{$,\"email\":\"a@example.com\",\"email\":\"b@example.com\"}",
+		"{$,\"x\":1,\"x\":1}",                /* any claim, even with the same value */
+		"{$,\"ext\":{\"a\":1,\"a\":2}}",      /* nested */
+		"{$,\"ext\":[{\"a\":1,\"a\":1}]}",    /* inside an array */
+	};
+	static const char *const heads[] = {
+		"{\"alg\":\"$\",\"alg\":\"$\"}",
+		"{\"alg\":\"none\",\"alg\":\"$\"}",
+		"{\"alg\":\"$\",\"typ\":\"JWT\",\"typ\":\"JWT\"}",
+		"{\"typ\":\"JOSE\",\"alg\":\"$\",\"typ\":\"JWT\"}",
+		"{\"alg\":\"$\",\"kid\":\"k1\",\"kid\":\"k2\"}",
+		"{\"a\\u006cg\":\"none\",\"alg\":\"$\"}",           /* "alg" escaped */
+	};
+	const struct {
+		const struct auth_config *cfg;
+		const char *alg;
+		const unsigned char *key;       /* NULL: HS256 with SECRET */
+		size_t key_len;
+	} algs[] = {
+		{ &hs_cfg, "HS256", NULL, 0 },
+		{ &rs_cfg, "RS256", rsa_private, rsa_private_len },
+		{ &es_cfg, "ES256", ec_private, ec_private_len },
+	};
+	char *valid = payload_valid();
+	char inner[1024], head[256], good_head[64], payload[2048];
+	size_t a, i;
+	char *t;
+
+	/* the valid claims without their braces, to place keys around them */
+	snprintf(inner, sizeof(inner), "%.*s", (int)strlen(valid) - 2, valid + 1);
+	for (a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+#define SIGN(h, pl) (algs[a].key == NULL ? \
+	token_hmac((h), (pl), EVP_sha256(), SECRET, strlen(SECRET)) : \
+	token_pem_raw((h), (pl), algs[a].key, algs[a].key_len))
+#define EXPECT_SIGNED(h, pl, want) do { \
+	int failed_ = unit_failed; \
+	t = SIGN((h), (pl)); \
+	UNIT_EQ_INT(verify(algs[a].cfg, t), (want)); \
+	if (unit_failed != failed_) \
+		fprintf(stderr, "  (%s, header %s, payload %s)\n", algs[a].alg, (h), (pl)); \
+	free(t); \
+} while (0)
+		fill(good_head, sizeof(good_head), "{\"alg\":\"$\",\"typ\":\"JWT\"}", algs[a].alg);
+		/* the token made here verifies: what is refused below is the
+		 * duplicate, not the signing */
+		EXPECT_SIGNED(good_head, valid, PF_OK);
+		fill(payload, sizeof(payload), "{$,\"role\":\"support\"}", inner);
+		EXPECT_SIGNED(good_head, payload, PF_OK);
+		for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+			fill(payload, sizeof(payload), payloads[i], inner);
+			EXPECT_SIGNED(good_head, payload, INVALID);
+		}
+		for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+			fill(head, sizeof(head), heads[i], algs[a].alg);
+			EXPECT_SIGNED(head, valid, INVALID);
+		}
+#undef EXPECT_SIGNED
+#undef SIGN
+	}
+	free(valid);
+}
+
 static void
 run_cases(void)
 {
@@ -1249,6 +1408,7 @@ run_cases(void)
 	test_role();
 	test_email();
 	test_config();
+	test_duplicate_keys();
 	test_concurrent_verification();
 }
 
