@@ -124,6 +124,26 @@ string_setting(const struct file_values *fv, const char *key, const char *def, c
 	return 0;
 }
 
+/* PF_FASTCGI_ALLOW: who may connect when the app listens on TCP. */
+static int
+allow_setting(const struct file_values *fv, struct app_config *cfg)
+{
+	const char *text = lookup(fv, "PF_FASTCGI_ALLOW");
+	const char *error = NULL;
+
+	if (text == NULL)
+		text = "127.0.0.1, ::1";
+	if (peer_allow_parse(text, &cfg->fastcgi_allow, &error) != 0) {
+		fprintf(stderr, "config: PF_FASTCGI_ALLOW: %s\n", error);
+		return -1;
+	}
+	if (cfg->listen_address[0] != '\0' && cfg->fastcgi_allow.count == 0) {
+		fprintf(stderr, "config: PF_LISTEN needs PF_FASTCGI_ALLOW to name the web servers\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 read_key_file(const char *path, struct auth_config *auth)
 {
@@ -186,7 +206,10 @@ config_load(struct app_config *cfg)
 	    int_setting(&fv, "PF_SOCKET_MODE", 0660, 0, 0777, 8, &cfg->socket_mode) != 0 ||
 	    int_setting(&fv, "PF_STATEMENT_TIMEOUT_MS", 5000, 100, 600000, 10,
 	    &cfg->statement_timeout_ms) != 0 ||
-	    int_setting(&fv, "PF_DRAIN_SECONDS", 10, 0, 600, 10, &cfg->drain_seconds) != 0)
+	    int_setting(&fv, "PF_DRAIN_SECONDS", 10, 0, 600, 10, &cfg->drain_seconds) != 0 ||
+	    string_setting(&fv, "PF_LISTEN", "", cfg->listen_address,
+	    sizeof(cfg->listen_address)) != 0 ||
+	    allow_setting(&fv, cfg) != 0)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {

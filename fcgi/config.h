@@ -4,6 +4,7 @@
 #define CONFIG_H
 
 #include "auth_jwt.h"
+#include "peer_allow.h"
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_CONNINFO_MAX 1024
@@ -13,7 +14,9 @@ struct app_config {
 	struct auth_config auth;              /* PF_JWT_ALG, PF_JWT_KEY / PF_JWT_KEY_FILE, PF_JWT_ISSUER, PF_JWT_AUDIENCE, PF_JWT_LEEWAY */
 	int processes;                        /* PF_PROCESSES: worker processes (default 1) */
 	int threads;                          /* PF_THREADS: threads per process, one DB connection each (default 8) */
-	char socket_path[CONFIG_PATH_MAX];    /* PF_SOCKET */
+	char socket_path[CONFIG_PATH_MAX];    /* PF_SOCKET: the unix socket, unless PF_LISTEN */
+	char listen_address[128];             /* PF_LISTEN: FastCGI over TCP, "127.0.0.1:9000" or "[::1]:9000" */
+	struct peer_allow_list fastcgi_allow; /* PF_FASTCGI_ALLOW: TCP peers (default 127.0.0.1, ::1) */
 	int socket_mode;                      /* PF_SOCKET_MODE, octal (default 0660) */
 	char socket_group[64];                /* PF_SOCKET_GROUP: group given the socket (nginx's), optional */
 	int statement_timeout_ms;             /* PF_STATEMENT_TIMEOUT_MS (default 5000) */

@@ -40,8 +40,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,12 +61,15 @@
 #define DESCRIPTOR_RESERVE 64
 /* a buffer holds one request; most fit in the first allocation */
 #define BUFFER_INITIAL (8 * 1024)
+/* how often a draining thread looks whether the drain is over */
+#define DRAIN_POLL_MS 100
 
 struct fastcgi_connection {
 	int fd;
 	uint64_t peer;          /* who is on the other end (peer_of) */
 	bool listed;            /* in the waiting list */
 	bool shut;              /* shut down by the set: close at its next event */
+	bool closing;           /* draining: closed after this answer (OS_Write) */
 	long long waiting_since_ms;
 	long long first_byte_ms;        /* of the request still arriving; 0: none */
 	unsigned char *buf;     /* owned: the request as received */
@@ -97,6 +102,47 @@ OS_Read(int fd, char *buf, size_t len)
 	return (int)len;
 }
 
+/* Whether a buffer libfcgi writes ends with its FCGI_END_REQUEST record
+ * (header and 8-byte body, no padding): the last write of an answer. */
+static bool
+ends_with_end_request(const unsigned char *buf, size_t len)
+{
+	const unsigned char *h = buf + len - 16;
+
+	return len >= 16 && h[0] == 1 && h[1] == 3 && h[4] == 0 && h[5] == 8 && h[6] == 0;
+}
+
+/* libfcgi writes through this too. Why: while the set drains, a
+ * connection is closed after its answer, and nginx must not keep it for
+ * another request in the instant before it sees the close (over TCP that
+ * request would be sent, then reset: a 502 that nginx does not retry for
+ * a POST). nginx keeps an upstream connection only when its read ends
+ * exactly at the FCGI_END_REQUEST record (ngx_http_fastcgi_module: data
+ * after it clears u->keepalive), so the last write of a closing
+ * connection's answer carries 8 more bytes, an empty record, in the same
+ * writev. */
+int
+OS_Write(int fd, char *buf, size_t len)
+{
+	struct fastcgi_connection *conn = reading;
+	unsigned char trailer[FASTCGI_HEADER_LEN] = { 1, 6, 0, 0, 0, 0, 0, 0 };
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (conn == NULL || conn->fd != fd || !conn->closing ||
+	    !ends_with_end_request((const unsigned char *)buf, len))
+		return (int)write(fd, buf, len);
+	iov[0].iov_base = buf;
+	iov[0].iov_len = len;
+	iov[1].iov_base = trailer;
+	iov[1].iov_len = sizeof(trailer);
+	n = writev(fd, iov, 2);
+	if (n < 0)
+		return -1;
+	/* a short write: libfcgi writes the rest, and the trailer with it */
+	return (size_t)n >= len ? (int)len : (int)n;
+}
+
 static long long
 now_ms(void)
 {
@@ -109,17 +155,13 @@ now_ms(void)
 /* A key for the peer: the process on a unix socket (all of nginx's workers
  * are separate processes), the address over TCP. */
 static uint64_t
-peer_of(int fd)
+peer_of(int fd, const struct sockaddr_storage *addr)
 {
-	struct sockaddr_storage addr;
-	socklen_t addr_len = sizeof(addr);
 	uint64_t key = 1469598103934665603ULL;  /* FNV-1a over the address */
 	const unsigned char *bytes = NULL;
 	size_t n = 0, i;
 
-	if (getpeername(fd, (struct sockaddr *)&addr, &addr_len) != 0)
-		return 0;
-	if (addr.ss_family == AF_UNIX) {
+	if (addr->ss_family == AF_UNIX) {
 		struct ucred cred;
 		socklen_t cred_len = sizeof(cred);
 
@@ -127,11 +169,11 @@ peer_of(int fd)
 			return 0;
 		return (1ULL << 62) | (uint64_t)(uint32_t)cred.pid;
 	}
-	if (addr.ss_family == AF_INET) {
-		bytes = (const unsigned char *)&((struct sockaddr_in *)&addr)->sin_addr;
+	if (addr->ss_family == AF_INET) {
+		bytes = (const unsigned char *)&((const struct sockaddr_in *)addr)->sin_addr;
 		n = sizeof(struct in_addr);
-	} else if (addr.ss_family == AF_INET6) {
-		bytes = (const unsigned char *)&((struct sockaddr_in6 *)&addr)->sin6_addr;
+	} else if (addr->ss_family == AF_INET6) {
+		bytes = (const unsigned char *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
 		n = sizeof(struct in6_addr);
 	}
 	for (i = 0; i < n; i++)
@@ -375,27 +417,45 @@ make_room(struct connection_set *set, uint64_t peer)
  * one: a peer that connects and sends nothing holds no thread, and a new
  * connection waits its turn behind the connections already ready, not
  * once per connection ahead of it in the backlog (taking one per wake-up
- * made the p99 at 128 concurrent requests 0.6 s). */
-static void
-accept_connections(struct connection_set *set)
+ * made the p99 at 128 concurrent requests 0.6 s). A TCP peer outside the
+ * allow-list is closed at once. Returns accept4's last errno. */
+static int
+accept_backlog(struct connection_set *set)
 {
 	struct timeval write_timeout = {
 		CONNECTION_WRITE_TIMEOUT_MS / 1000, (CONNECTION_WRITE_TIMEOUT_MS % 1000) * 1000 };
-	int fd;
+	struct sockaddr_storage addr;
+	socklen_t addr_len = sizeof(addr);
+	int fd, one = 1;
 
-	while ((fd = accept4(set->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		struct fastcgi_connection *conn = calloc(1, sizeof(*conn));
+	while ((fd = accept4(set->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_CLOEXEC)) >= 0) {
+		struct fastcgi_connection *conn;
+		bool tcp = addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
 
+		if (tcp && (set->allow == NULL ||
+		    !peer_allow_contains(set->allow, (struct sockaddr *)&addr, addr_len))) {
+			close(fd);
+			pthread_mutex_lock(&set->lock);
+			set->refused_peers++;
+			pthread_mutex_unlock(&set->lock);
+			addr_len = sizeof(addr);
+			continue;
+		}
+		conn = calloc(1, sizeof(*conn));
 		if (conn == NULL) {
 			close(fd);
+			addr_len = sizeof(addr);
 			continue;
 		}
 		conn->fd = fd;
-		conn->peer = peer_of(fd);
+		conn->peer = peer_of(fd, &addr);
+		addr_len = sizeof(addr);
 		fastcgi_request_scan_reset(&conn->scan);
 		/* a peer that stops reading its answers cannot hold the thread
 		 * writing one for longer than this */
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof(write_timeout));
+		if (tcp)        /* an answer is one write: send it now */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		pthread_mutex_lock(&set->lock);
 		make_room(set, conn->peer);
 		set->open++;
@@ -408,12 +468,63 @@ accept_connections(struct connection_set *set)
 			connection_free(set, conn, true);
 		}
 	}
-	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+	return errno;
+}
+
+static void
+accept_connections(struct connection_set *set)
+{
+	int error = accept_backlog(set);
+
+	if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
 		struct timespec pause = {0, ACCEPT_BACKOFF_MS * 1000000L};
 		nanosleep(&pause, NULL);
 	}
 	if (arm(set, EPOLL_CTL_MOD, set->listen_fd, &set->listen_fd) != 0)
 		fprintf(stderr, "connection set: cannot watch the listening socket: %s\n", strerror(errno));
+}
+
+/* The drain's first step: takes what is queued on the listening socket,
+ * then shuts the socket, so that every later connect is refused (a unix
+ * socket keeps connections queued before the shutdown, which are taken
+ * too; TCP resets them, and the window between the last accept and the
+ * shutdown is the one race left), and stops watching it. */
+static void
+stop_listening(struct connection_set *set)
+{
+	(void)accept_backlog(set);
+	if (shutdown(set->listen_fd, SHUT_RD) != 0 && errno != ENOTCONN)
+		fprintf(stderr, "connection set: cannot shut the listening socket: %s\n", strerror(errno));
+	(void)accept_backlog(set);
+	(void)epoll_ctl(set->epoll_fd, EPOLL_CTL_DEL, set->listen_fd, NULL);
+}
+
+/* Called while *stop is set: begins the drain once, then returns how long
+ * to wait for events, or -1 when the drain is over (no connection left,
+ * or its time is up). */
+static int
+drain_step(struct connection_set *set)
+{
+	bool begin = false;
+	long long now = now_ms(), left;
+	size_t open;
+
+	pthread_mutex_lock(&set->lock);
+	if (!set->draining) {
+		set->draining = true;
+		set->drain_deadline_ms = now + (set->drain_ms > 0 ? set->drain_ms : 0);
+		begin = true;
+	}
+	left = set->drain_deadline_ms - now;
+	pthread_mutex_unlock(&set->lock);
+	if (begin)
+		stop_listening(set);
+	pthread_mutex_lock(&set->lock);
+	open = set->open;
+	pthread_mutex_unlock(&set->lock);
+	if (open == 0 || left <= 0)
+		return -1;
+	return left < DRAIN_POLL_MS ? (int)left : DRAIN_POLL_MS;
 }
 
 /* Shuts down every connection whose request has been arriving for too
@@ -422,7 +533,7 @@ static void
 sweep(struct connection_set *set)
 {
 	struct fastcgi_connection *conn, *next;
-	unsigned long late, over, invalid;
+	unsigned long late, over, invalid, refused;
 	long long now = now_ms();
 	uint64_t expirations;
 
@@ -439,8 +550,12 @@ sweep(struct connection_set *set)
 	late = set->closed_late;
 	over = set->closed_over_limit;
 	invalid = set->closed_invalid;
-	set->closed_late = set->closed_over_limit = set->closed_invalid = 0;
+	refused = set->refused_peers;
+	set->closed_late = set->closed_over_limit = set->closed_invalid = set->refused_peers = 0;
 	pthread_mutex_unlock(&set->lock);
+	if (refused > 0)
+		fprintf(stderr, "pf-account: refused %lu FastCGI connections from addresses outside "
+		    "PF_FASTCGI_ALLOW\n", refused);
 	if (late + over + invalid > 0)
 		fprintf(stderr, "pf-account: closed FastCGI connections: %lu with a request not whole "
 		    "within %d ms, %lu over the per-peer or descriptor limit, %lu with an invalid request\n",
@@ -517,15 +632,19 @@ connection_set_next(struct connection_set *set, FCGX_Request *request,
 		struct fastcgi_connection *conn;
 		struct epoll_event ev;
 		bool was_shut;
-		int n;
+		int n, timeout = -1;
 
-		n = epoll_wait(set->epoll_fd, &ev, 1, *stop ? 0 : -1);
-		if (n < 0 && errno == EINTR)
-			continue;       /* the stop signal: look again without waiting */
-		if (n <= 0)
+		if (*stop && (timeout = drain_step(set)) < 0)
 			return -1;
+		n = epoll_wait(set->epoll_fd, &ev, 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;       /* the stop signal: begin the drain */
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			continue;       /* draining: look whether it is over */
 		if (ev.data.ptr == &set->listen_fd) {
-			if (!*stop)     /* while draining it stays disarmed */
+			if (!*stop)
 				accept_connections(set);
 			continue;
 		}
@@ -576,6 +695,9 @@ connection_set_finish(struct connection_set *set, FCGX_Request *request)
 	struct fastcgi_connection *conn = reading;
 	size_t request_len = conn->scan.request_len;
 
+	pthread_mutex_lock(&set->lock);
+	conn->closing = set->draining;
+	pthread_mutex_unlock(&set->lock);
 	fcgi_finish_promptly(request);
 	reading = NULL;
 	if (request->ipcFd < 0) {
@@ -585,7 +707,7 @@ connection_set_finish(struct connection_set *set, FCGX_Request *request)
 	request->ipcFd = -1;
 	/* nginx sends a connection's next request only after the answer; bytes
 	 * already behind this request are a peer not speaking that protocol */
-	if (conn->len != request_len) {
+	if (conn->len != request_len || conn->closing) {
 		connection_free(set, conn, true);
 		return;
 	}

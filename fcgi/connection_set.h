@@ -10,10 +10,12 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <fcgiapp.h>
 
 #include "fastcgi_request_scan.h"
+#include "peer_allow.h"
 
 struct fastcgi_connection;
 
@@ -23,14 +25,19 @@ struct connection_set {
 	int timer_fd;           /* the periodic sweep of late requests */
 	struct fastcgi_request_limits limits;
 	size_t open_max;        /* connections held before the oldest waiting one is closed */
+	const struct peer_allow_list *allow;    /* TCP peers allowed; NULL: a unix socket */
+	int drain_ms;           /* how long a drain may last (see connection_set_next) */
 	pthread_mutex_t lock;   /* guards what follows */
 	struct fastcgi_connection *oldest, *newest;     /* waiting, by when they began to */
 	size_t open;            /* connections open, waiting or in a thread */
-	unsigned long closed_late, closed_over_limit, closed_invalid;  /* for the sweep's log line */
+	bool draining;
+	long long drain_deadline_ms;
+	unsigned long closed_late, closed_over_limit, closed_invalid, refused_peers;  /* for the sweep's log line */
 };
 
 /* Watches listen_fd (made non-blocking: every thread of every worker
- * process accepts from it). Returns 0, or -1 with errno. */
+ * process accepts from it). The caller may then set allow (for a TCP
+ * listener) and drain_ms. Returns 0, or -1 with errno. */
 int connection_set_open(struct connection_set *set, int listen_fd);
 /* Closes every connection still waiting, and the set. */
 void connection_set_close(struct connection_set *set);
@@ -45,10 +52,15 @@ int connection_set_request_init(FCGX_Request *request);
 
 /* Waits for the next whole request on any connection and has libfcgi read
  * its parameters (FCGX_Accept_r) into request, from the set's buffer.
- * Returns 0 with a request to answer, or -1 once *stop is set: from then
- * on it accepts no new connection and only answers requests that have
- * already arrived, without waiting. Any number of threads may wait at
- * once; each ready connection goes to one of them. */
+ * Returns 0 with a request to answer. Once *stop is set the set drains:
+ * it takes what is already queued on the listening socket, shuts the
+ * socket so that new connections are refused (nginx then tries another
+ * upstream server, which is safe for any request), and goes on answering
+ * requests on the connections it has, closing each connection after its
+ * answer in a way that nginx does not keep it (see OS_Write). It returns
+ * -1 once no connection is left (nginx closes its idle kept ones after
+ * its upstream keepalive_timeout) or drain_ms has passed. Any number of
+ * threads may wait at once; each ready connection goes to one of them. */
 int connection_set_next(struct connection_set *set, FCGX_Request *request,
     const volatile sig_atomic_t *stop);
 

@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +32,7 @@
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
 #define RESTART_PAUSE_MS 200
+#define DRAIN_MARGIN_MS 500
 
 static volatile sig_atomic_t stop_requested;
 
@@ -94,6 +100,10 @@ worker_run(int listen_fd, const struct app_config *cfg)
 		fprintf(stderr, "pf-account: cannot watch the socket: %s\n", strerror(errno));
 		return 1;
 	}
+	if (cfg->listen_address[0] != '\0')
+		connections.allow = &cfg->fastcgi_allow;
+	/* the master kills what is left at drain_seconds: end a little before */
+	connections.drain_ms = cfg->drain_seconds * 1000 - DRAIN_MARGIN_MS;
 	threads = calloc((size_t)cfg->threads, sizeof(*threads));
 	if (threads == NULL) {
 		connection_set_close(&connections);
@@ -200,6 +210,71 @@ fail:
 	return -1;
 }
 
+/* Listens on PF_LISTEN ("host:port", numeric; "[v6]:port"). Returns the
+ * socket or -1. */
+static int
+tcp_listen_open(const struct app_config *cfg)
+{
+	char host[sizeof(cfg->listen_address)];
+	const char *colon = strrchr(cfg->listen_address, ':');
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char *end;
+	long port;
+	size_t host_len;
+	int fd = -1, one = 1;
+
+	if (colon == NULL)
+		goto bad;
+	host_len = (size_t)(colon - cfg->listen_address);
+	memcpy(host, cfg->listen_address, host_len);
+	host[host_len] = '\0';
+	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+		memmove(host, host + 1, host_len - 2);
+		host[host_len - 2] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || port < 1 || port > 65535)
+		goto bad;
+	memset(&addr, 0, sizeof(addr));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&addr)->sin_addr) == 1) {
+		((struct sockaddr_in *)&addr)->sin_family = AF_INET;
+		((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
+		addr_len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&addr)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&addr)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
+		addr_len = sizeof(struct sockaddr_in6);
+	} else {
+		goto bad;
+	}
+	fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&addr, addr_len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		fprintf(stderr, "pf-account: cannot listen on %s: %s\n", cfg->listen_address,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+bad:
+	fprintf(stderr, "pf-account: PF_LISTEN must be a numeric address and port, such as "
+	    "127.0.0.1:9000 or [::1]:9000\n");
+	return -1;
+}
+
+/* Whether path is still the socket this instance listens on (a newer
+ * instance may have installed its own there). */
+static bool
+socket_is_ours(const char *path, int listen_fd)
+{
+	struct stat on_disk, ours;
+
+	return stat(path, &on_disk) == 0 && fstat(listen_fd, &ours) == 0 &&
+	    on_disk.st_ino == ours.st_ino && on_disk.st_dev == ours.st_dev;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -226,7 +301,7 @@ main(void)
 		    "(fcgi/connection_set.c); requests could not be bounded\n");
 		return 2;
 	}
-	listen_fd = socket_open(&cfg);
+	listen_fd = cfg.listen_address[0] != '\0' ? tcp_listen_open(&cfg) : socket_open(&cfg);
 	if (listen_fd < 0)
 		return 2;
 
@@ -239,7 +314,8 @@ main(void)
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
 	fprintf(stderr, "pf-account: listening on %s with %d processes x %d threads\n",
-	    cfg.socket_path, cfg.processes, cfg.threads);
+	    cfg.listen_address[0] != '\0' ? cfg.listen_address : cfg.socket_path,
+	    cfg.processes, cfg.threads);
 
 	while (!stop_requested) {
 		pid_t pid = waitpid(-1, &status, 0);
@@ -261,7 +337,12 @@ main(void)
 		}
 	}
 
-	/* drain: workers finish in-flight requests; stragglers are killed */
+	/* drain: new connections find no socket (the workers also shut it, so
+	 * that a TCP connect is refused); workers answer the requests on the
+	 * connections they have and close them; stragglers are killed */
+	if (cfg.listen_address[0] == '\0' && socket_is_ours(cfg.socket_path, listen_fd))
+		unlink(cfg.socket_path);
+	fprintf(stderr, "pf-account: draining (at most %d s)\n", cfg.drain_seconds);
 	for (i = 0; i < cfg.processes; i++)
 		if (workers[i] > 0)
 			kill(workers[i], SIGTERM);
@@ -285,7 +366,6 @@ main(void)
 			waitpid(workers[i], &status, 0);
 		}
 	close(listen_fd);
-	unlink(cfg.socket_path);
 	config_free(&cfg);
 	fprintf(stderr, "pf-account: stopped\n");
 	return 0;

@@ -206,7 +206,9 @@ def test_sigterm_drains_in_flight_requests():
 
 def test_sigterm_with_stalled_peers_is_bounded_by_the_drain():
     # peers stopped part-way through their requests (fcgi/connection_set.c
-    # never hands those to a thread), then SIGTERM: the app stops at once
+    # never hands those to a thread), then SIGTERM: the drain ends once the
+    # sweep has closed them (3 s), well before PF_DRAIN_SECONDS (10 s), when
+    # the master would kill what is left
     from test_fastcgi_peers import stalled_peers
     peers = stalled_peers(24)
     pid = app_pid()
@@ -214,8 +216,7 @@ def test_sigterm_with_stalled_peers_is_bounded_by_the_drain():
     try:
         os.kill(pid, signal.SIGTERM)
         assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10), "app did not exit after SIGTERM"
-        # nothing waited for the drain's 10 s bound
-        assert time.time() - started < 3, time.time() - started
+        assert time.time() - started < 8, time.time() - started
     finally:
         for s in peers:
             s.close()
