@@ -39,15 +39,17 @@ def wait_until(pred, timeout):
 class Instance:
     """pf-account with the stack's configuration, listening on TCP."""
 
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, **overrides):
         self.name = name
         self.port = free_port()
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.config = os.path.join(workdir, f"{name}.conf")
+        settings = {"PF_LISTEN": f"127.0.0.1:{self.port}", "PF_FASTCGI_ALLOW": "127.0.0.1",
+                    "PF_PROCESSES": "1", "PF_THREADS": "4", "PF_SOCKET": f"{workdir}/{name}.unused.sock"}
+        settings.update(overrides)
         lines = [l.rstrip("\n") for l in open(os.path.join(STACK_DIR, "pf-account.conf"))
-                 if l.split("=", 1)[0] not in ("PF_SOCKET", "PF_PROCESSES", "PF_THREADS")]
-        lines += [f"PF_LISTEN=127.0.0.1:{self.port}", "PF_FASTCGI_ALLOW=127.0.0.1",
-                  "PF_PROCESSES=1", "PF_THREADS=4", f"PF_SOCKET={workdir}/{name}.unused.sock"]
+                 if l.split("=", 1)[0] not in settings]
+        lines += [f"{k}={v}" for k, v in settings.items()]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.chmod(self.config, 0o600)
@@ -265,3 +267,49 @@ def test_a_killed_instance_leaves_the_other_serving():
     assert all(s in (502, 503, "conn") for s, _ in load.failures), load.failures[:5]
     assert sum(load.confirmed.values()) > 10
     load.check_effects()
+
+
+def test_tcp_peers_outside_the_allow_list_are_refused():
+    workdir = tempfile.mkdtemp(prefix="pf-allow-")
+    instance = Instance(workdir, "allow", PF_FASTCGI_ALLOW="127.0.0.2/32, ::1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
+    env["PF_CONFIG"] = instance.config
+    instance.proc = subprocess.Popen([APP], env=env, stdout=open(instance.log_path, "ab"),
+                                     stderr=subprocess.STDOUT)
+    try:
+        def ask(source):
+            s = socket.socket()
+            s.bind((source, 0))
+            s.settimeout(3)
+            try:
+                s.connect(("127.0.0.1", instance.port))
+                s.sendall(fastcgi_request("GET", "/healthz"))
+                return read_answer(s, timeout=3)[0]
+            except (OSError, AssertionError):
+                return None
+            finally:
+                s.close()
+
+        assert wait_until(lambda: ask("127.0.0.2") is not None, 15), instance.log()
+        assert ask("127.0.0.2").startswith(b"Status: 200")
+        assert ask("127.0.0.1") is None         # closed unanswered
+        assert wait_until(lambda: "outside PF_FASTCGI_ALLOW" in instance.log(), 3), instance.log()
+    finally:
+        instance.stop(signal.SIGKILL)
+
+
+def test_bad_listen_settings_stop_the_start():
+    workdir = tempfile.mkdtemp(prefix="pf-listen-")
+    for key, value, says in [
+            ("PF_LISTEN", "localhost:9000", "PF_LISTEN must be a numeric address"),
+            ("PF_LISTEN", "127.0.0.1:0", "PF_LISTEN must be a numeric address"),
+            ("PF_LISTEN", "127.0.0.1", "PF_LISTEN must be a numeric address"),
+            ("PF_LISTEN", "[::1]:99999", "PF_LISTEN must be a numeric address"),
+            ("PF_FASTCGI_ALLOW", "nginx.internal", "PF_FASTCGI_ALLOW: an entry is not a numeric"),
+            ("PF_FASTCGI_ALLOW", "10.0.0.0/33", "PF_FASTCGI_ALLOW: a prefix length is out of range"),
+            ("PF_FASTCGI_ALLOW", " , ", "PF_LISTEN needs PF_FASTCGI_ALLOW")]:
+        instance = Instance(workdir, "bad", **{key: value})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
+        env["PF_CONFIG"] = instance.config
+        p = subprocess.run([APP], env=env, capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2 and says in p.stderr, (key, value, p.returncode, p.stderr)
