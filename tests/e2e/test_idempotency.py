@@ -141,3 +141,71 @@ def test_billing_cycle_purges_expired_keys():
     assert "expired idempotency keys" in out.stdout
     assert sql_value("SELECT count(*) FROM idempotency_keys WHERE key = :'p1'", old) == "0"
     assert sql_value("SELECT count(*) FROM idempotency_keys WHERE key = :'p1'", fresh) == "1"
+
+
+def raw_post(path, tok, header_line, body=b""):
+    """A POST written byte for byte, so that the Idempotency-Key line is sent
+    exactly as given (b"Idempotency-Key:" with no value at all, too)."""
+    import socket
+    host, port = PUBLIC.split("//", 1)[1].split(":")
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Authorization: Bearer {tok}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head + header_line + b"\r\n\r\n" + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, payload = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    if headers.get("transfer-encoding") == "chunked":
+        out = b""
+        while payload:
+            size, _, rest = payload.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            out += rest[:n]
+            payload = rest[n + 2:]
+        payload = out
+    return Response(int(lines[0].split()[1]), headers, payload)
+
+
+EMPTY_KEYS = [b"Idempotency-Key:", b"Idempotency-Key: ", b"Idempotency-Key:      "]
+
+
+def test_present_but_empty_key_is_400_and_applies_nothing():
+    # nginx trims the value, so all three reach it as an empty header; it
+    # must not pass for a missing one (which would apply the change)
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    for line in EMPTY_KEYS:
+        expect(raw_post("/api/v1/subscription/cancel", tok, line), 400, "invalid_request")
+        expect(raw_post("/api/v1/subscription/downgrade", tok, line, b'{"plan":"pro"}'), 400, "invalid_request")
+    sub = get("/api/v1/account", tok).json["subscription"]
+    assert sub["cancel_at_period_end"] is False and sub["scheduled_change"] is None, sub
+    assert audit_count(uid, "subscription.cancel_scheduled") == 0
+    assert audit_count(uid, "subscription.downgrade_scheduled") == 0
+    assert sql_value("SELECT count(*) FROM idempotency_keys WHERE actor_id = :'p1'", uid) == "0"
+
+
+def test_missing_key_still_applies():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    r = expect(raw_post("/api/v1/subscription/downgrade", tok, b"X-Other: 1", b'{"plan":"pro"}'), 200)
+    assert r.json["subscription"]["scheduled_change"]["plan"] == "pro", r
+    assert audit_count(uid, "subscription.downgrade_scheduled") == 1
+
+
+def test_key_with_surrounding_spaces_is_the_trimmed_key():
+    uid, _ = subscribe(plan="pro")
+    tok = token(uid)
+    key = new_id("k")
+    first = expect(raw_post("/api/v1/subscription/cancel", tok, f"Idempotency-Key:   {key}  ".encode()), 200)
+    again = expect(post("/api/v1/subscription/cancel", tok, headers={"Idempotency-Key": key}), 200)
+    assert again.raw == first.raw
+    assert audit_count(uid, "subscription.cancel_scheduled") == 1
