@@ -78,6 +78,10 @@ bare_pid=
 export PF_STACK_DIR="$dir" PF_PUBLIC_PORT=$public_port PF_INTERNAL_PORT=$internal_port
 export PF_PG_PORT=$pg_port PF_BUILD_DIR="$build" PF_PROCESSES=$processes PF_THREADS=$threads
 export PF_NGINX_EXTRA_CONF="$dir/bench-constant.conf"
+# wrk's connections all come from 127.0.0.1: nginx's limits per client
+# address (requests in progress, requests a second) are raised far above
+# what it sends, so the runs measure the shipped config without refusals
+export PF_NGINX_CONN_PER_ADDR=${PF_NGINX_CONN_PER_ADDR:-4096} PF_NGINX_REQ_PER_ADDR=${PF_NGINX_REQ_PER_ADDR:-1000000} PF_NGINX_REQ_BURST=${PF_NGINX_REQ_BURST:-1000000}
 psql_bench() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d personaforge "$@"; }
 
 say() { echo "bench: $*" >&2; }
