@@ -22,8 +22,9 @@
 #define FASTCGI_HEADER_LEN 8
 
 /* The limits a request must stay inside. The defaults cover what nginx
- * sends for this service (client_max_body_size 64k, header buffers 4 x 8k)
- * with room to spare. */
+ * sends for this service (client_max_body_size 64k; every request header,
+ * within large_client_header_buffers 4 x 8k, as an HTTP_* parameter) with
+ * room to spare. */
 struct fastcgi_request_limits {
 	size_t name_max;        /* one parameter's name */
 	size_t value_max;       /* one parameter's value */
@@ -33,7 +34,7 @@ struct fastcgi_request_limits {
 
 #define FASTCGI_NAME_MAX_DEFAULT 256
 #define FASTCGI_VALUE_MAX_DEFAULT (16 * 1024)
-#define FASTCGI_PARAMS_MAX_DEFAULT (32 * 1024)
+#define FASTCGI_PARAMS_MAX_DEFAULT (64 * 1024)
 #define FASTCGI_STDIN_MAX_DEFAULT (128 * 1024)
 /* records in one request: nginx sends a handful; without a bound, content
  * split into one-byte records with 255 bytes of padding each would let a
