@@ -246,11 +246,15 @@ run_wrk() { # label connections mode path
 	say "$(printf '%-16s c=%-4s %8s req/s  p50 %6s ms  p99 %7s ms  errors %s' "$label" "$conns" "$rps" "$p50" "$p99" "$errors")"
 	[ "$errors" = 0 ] && [ "$requests" -gt 0 ]
 }
+child_pids() { # PIDs whose parent is $1, from /proc/PID/stat ("pid (comm) state ppid ...";
+	# comm may hold spaces or parentheses: the greedy (.*) runs to the last ')')
+	cat /proc/[0-9]*/stat 2>/dev/null | sed -n "s/^\([0-9]*\) (.*) . $1 .*/\1/p"
+}
 app_memory() { # "rss_kib pss_kib processes" of the app's master and workers
 	master=$(cat "$dir/app.pid" 2>/dev/null)
 	[ -n "$master" ] || { echo "0 0 0"; return; }
 	rss=0 pss=0 n=0
-	for pid in $master $(ps -o pid= --ppid "$master"); do
+	for pid in $master $(child_pids "$master"); do
 		r=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 		p=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null)
 		rss=$((rss + ${r:-0}))

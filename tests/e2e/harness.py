@@ -127,6 +127,25 @@ def subscribe(user_id=None, plan="pro", started_at=None, email=None):
     return user_id, r
 
 
+def child_pids(ppid):
+    """PIDs of the processes whose parent is ppid (what `pgrep -P` prints),
+    read from /proc, so that the tests need no procps."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+        # so the fields after it start after the last ')'
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == ppid:
+            pids.append(int(name))
+    return sorted(pids)
+
+
 def sql(query, *params):
     """Runs a read query with psql; parameters are passed as psql variables
     and quoted by psql itself (:'p1', :'p2' ...)."""

@@ -81,7 +81,7 @@ def kept_connection():
 
 def worker_descriptors():
     master = int(open(os.path.join(STACK_DIR, "app.pid")).read())
-    workers = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    workers = child_pids(master)
     return sum(len(os.listdir(f"/proc/{w}/fd")) for w in workers)
 
 

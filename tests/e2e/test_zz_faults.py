@@ -18,8 +18,7 @@ def app_pid():
 
 
 def worker_pids():
-    out = subprocess.run(["pgrep", "-P", str(app_pid())], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    return child_pids(app_pid())
 
 
 def wait_until(pred, timeout):
