@@ -107,7 +107,7 @@ cleanup() {
 
 for tool in wrk pgbench psql nginx curl python3; do
 	command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || {
-		say "$tool is not installed (apt-get install wrk postgresql-contrib nginx curl)"; exit 2; }
+		say "$tool is not installed (scripts/packages install run test installs it)"; exit 2; }
 done
 for bin in pf-account bench/pf-bare-fcgi bench/bench_sql; do
 	[ -x "$build/$bin" ] || { say "$build/$bin is not built (make bench builds it)"; exit 2; }

@@ -30,7 +30,7 @@ if [ -z "$cc" ]; then
 	done
 fi
 if [ -z "$cc" ]; then
-	echo "fuzz: clang not found (scripts/build installs clang and libclang-rt-14-dev)" >&2
+	echo "fuzz: clang not found (scripts/test installs clang and libclang-rt-14-dev: scripts/packages install test)" >&2
 	echo "fuzz: 0 passed, 1 failed"
 	exit 1
 fi
