@@ -59,6 +59,12 @@ for t in "$@"; do
 	run_test_binary "$t"
 done
 
+# every command the scripts and tests call comes from a package that
+# scripts/packages installs, or from Debian's Essential set (tests/commands)
+python3 "$src/tests/check_commands.py" "$src" >"$out" 2>&1
+cat "$out"
+count "$out"
+
 # a bounded fuzz pass (fuzz/run.sh builds the libFuzzer targets with clang);
 # PF_FUZZ_SECONDS=0 leaves it out
 fuzz_seconds=${PF_FUZZ_SECONDS:-5}
