@@ -18,20 +18,7 @@ def app_pid():
 
 
 def worker_pids():
-    """The app master's children, read from /proc."""
-    master = app_pid()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = open(f"/proc/{entry}/stat").read()
-        except OSError:
-            continue
-        # the command may hold spaces and parentheses: the ppid follows the last ')'
-        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-            pids.append(int(entry))
-    return sorted(pids)
+    return sorted(child_pids(app_pid()))
 
 
 def app_log():
