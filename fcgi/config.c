@@ -124,6 +124,24 @@ string_setting(const struct file_values *fv, const char *key, const char *def, c
 	return 0;
 }
 
+/* PF_DATABASE_POOLING: "none" (a connection of its own per thread, or a
+ * pool in session mode) or "transaction" (PgBouncer's transaction mode). */
+static int
+pooling_setting(const struct file_values *fv, struct app_config *cfg)
+{
+	const char *text = lookup(fv, "PF_DATABASE_POOLING");
+
+	if (text == NULL || strcmp(text, "none") == 0)
+		cfg->database_transaction_pool = false;
+	else if (strcmp(text, "transaction") == 0)
+		cfg->database_transaction_pool = true;
+	else {
+		fprintf(stderr, "config: PF_DATABASE_POOLING must be none or transaction\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* PF_FASTCGI_ALLOW: who may connect when the app listens on TCP. */
 static int
 allow_setting(const struct file_values *fv, struct app_config *cfg)
@@ -209,7 +227,8 @@ config_load(struct app_config *cfg)
 	    int_setting(&fv, "PF_DRAIN_SECONDS", 10, 0, 600, 10, &cfg->drain_seconds) != 0 ||
 	    string_setting(&fv, "PF_LISTEN", "", cfg->listen_address,
 	    sizeof(cfg->listen_address)) != 0 ||
-	    allow_setting(&fv, cfg) != 0)
+	    allow_setting(&fv, cfg) != 0 ||
+	    pooling_setting(&fv, cfg) != 0)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {

@@ -3,6 +3,7 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <stdbool.h>
 #include "auth_jwt.h"
 #include "peer_allow.h"
 
@@ -11,6 +12,7 @@
 
 struct app_config {
 	char database[CONFIG_CONNINFO_MAX];   /* PF_DATABASE: libpq conninfo */
+	bool database_transaction_pool;       /* PF_DATABASE_POOLING=transaction: behind PgBouncer's transaction mode */
 	struct auth_config auth;              /* PF_JWT_ALG, PF_JWT_KEY / PF_JWT_KEY_FILE, PF_JWT_ISSUER, PF_JWT_AUDIENCE, PF_JWT_LEEWAY */
 	int processes;                        /* PF_PROCESSES: worker processes (default 1) */
 	int threads;                          /* PF_THREADS: threads per process, one DB connection each (default 8) */

@@ -63,6 +63,8 @@ worker_thread_main(void *arg)
 	struct db db;
 
 	db_init(&db, wt->cfg->database, wt->cfg->statement_timeout_ms);
+	if (wt->cfg->database_transaction_pool)
+		db_use_unnamed_statements(&db);
 	(void)db_ensure(&db); /* connect early; a failure is retried per request */
 	if (connection_set_request_init(&request) != 0)
 		goto out;

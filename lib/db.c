@@ -10,6 +10,14 @@
  * statement, without a parse each time */
 #define DB_BEGIN_NAME "tx_begin"
 #define DB_COMMIT_NAME "tx_commit"
+/* the session's settings, made once per connection, or per transaction
+ * (is_local true) behind a transaction pool */
+#define DB_SETTINGS_SQL(is_local) \
+	"SELECT set_config('statement_timeout', $1, " is_local ")," \
+	" set_config('lock_timeout', $1, " is_local ")," \
+	" set_config('idle_in_transaction_session_timeout', '10000', " is_local ")," \
+	" set_config('timezone', 'UTC', " is_local ")"
+#define DB_SETTINGS_NAME "tx_settings"
 
 static void deferred_clear(struct db *db);
 
@@ -31,6 +39,12 @@ db_close(struct db *db)
 	deferred_clear(db);
 }
 
+void
+db_use_unnamed_statements(struct db *db)
+{
+	db->unnamed_statements = true;
+}
+
 static void
 statement_name(char *buf, size_t len, const struct db_catalog *catalog, int index)
 {
@@ -47,14 +61,11 @@ session_prepare(struct db *db)
 	PGresult *res;
 	int i, j;
 
+	if (db->unnamed_statements)
+		return PF_OK;   /* set per transaction; nothing is prepared */
 	snprintf(value, sizeof(value), "%d", db->statement_timeout_ms);
 	params[0] = value;
-	res = PQexecParams(db->conn,
-	    "SELECT set_config('statement_timeout', $1, false),"
-	    " set_config('lock_timeout', $1, false),"
-	    " set_config('idle_in_transaction_session_timeout', '10000', false),"
-	    " set_config('timezone', 'UTC', false)",
-	    1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(db->conn, DB_SETTINGS_SQL("false"), 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "db: session setup failed: %s", PQerrorMessage(db->conn));
 		PQclear(res);
@@ -157,14 +168,16 @@ statement_failed(struct db *db, const char *name, const PGresult *res)
 
 /* One statement, nothing pending: the plain protocol, no pipeline. */
 static enum pf_error
-exec_single(struct db *db, const char *name, int nparams, const char *const *params,
-    PGresult **out)
+exec_single(struct db *db, const char *name, const char *sql, int nparams,
+    const char *const *params, PGresult **out)
 {
 	PGresult *res;
 	ExecStatusType status;
 	enum pf_error err = PF_OK;
 
-	res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	res = db->unnamed_statements ?
+	    PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0) :
+	    PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 	status = PQresultStatus(res);
 	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 		if (out != NULL) {
@@ -185,6 +198,7 @@ exec_single(struct db *db, const char *name, int nparams, const char *const *par
  * statements, the calls, and COMMIT when committing. */
 struct round_trip_item {
 	char name[DB_STATEMENT_NAME_MAX];
+	const char *sql;           /* what is sent when statements are unnamed */
 	int nparams;
 	const char *const *params;
 	int call;                  /* index into the caller's calls, or -1 */
@@ -193,18 +207,28 @@ struct round_trip_item {
 
 static int
 round_trip_plan(struct db *db, const struct db_call *calls, int ncalls, bool commit,
-    struct round_trip_item *items)
+    const char *const *settings, struct round_trip_item *items)
 {
 	int i, n = 0;
 
 	if (db->begin_pending) {
 		snprintf(items[n].name, sizeof(items[n].name), "%s", DB_BEGIN_NAME);
+		items[n].sql = "BEGIN";
 		items[n].call = -1;
 		n++;
+		if (db->unnamed_statements) {
+			snprintf(items[n].name, sizeof(items[n].name), "%s", DB_SETTINGS_NAME);
+			items[n].sql = DB_SETTINGS_SQL("true");
+			items[n].nparams = 1;
+			items[n].params = settings;
+			items[n].call = -1;
+			n++;
+		}
 	}
 	for (i = 0; i < db->deferred_count; i++) {
 		const struct db_deferred *d = &db->deferred[i];
 		statement_name(items[n].name, sizeof(items[n].name), d->catalog, d->index);
+		items[n].sql = d->catalog->statements[d->index].sql;
 		items[n].nparams = d->catalog->statements[d->index].nparams;
 		items[n].params = d->params;
 		items[n].call = -1;
@@ -212,6 +236,7 @@ round_trip_plan(struct db *db, const struct db_call *calls, int ncalls, bool com
 	}
 	for (i = 0; i < ncalls; i++) {
 		statement_name(items[n].name, sizeof(items[n].name), calls[i].catalog, calls[i].index);
+		items[n].sql = calls[i].catalog->statements[calls[i].index].sql;
 		items[n].nparams = calls[i].catalog->statements[calls[i].index].nparams;
 		items[n].params = calls[i].params;
 		items[n].call = i;
@@ -219,6 +244,7 @@ round_trip_plan(struct db *db, const struct db_call *calls, int ncalls, bool com
 	}
 	if (commit) {
 		snprintf(items[n].name, sizeof(items[n].name), "%s", DB_COMMIT_NAME);
+		items[n].sql = "COMMIT";
 		items[n].call = -1;
 		items[n].is_commit = true;
 		n++;
@@ -232,17 +258,24 @@ round_trip_plan(struct db *db, const struct db_call *calls, int ncalls, bool com
 static enum pf_error
 round_trip(struct db *db, const struct db_call *calls, int ncalls, bool commit, PGresult **out)
 {
-	struct round_trip_item items[DB_DEFERRED_MAX + DB_BATCH_MAX + 2];
+	/* BEGIN, the settings, the deferred, the calls, COMMIT */
+	struct round_trip_item items[DB_DEFERRED_MAX + DB_BATCH_MAX + 3];
 	enum pf_error err = PF_OK;
+	char timeout[32];
+	const char *settings[1] = {timeout};
 	int i, n, item = 0;
 
 	memset(items, 0, sizeof(items));
-	n = round_trip_plan(db, calls, ncalls, commit, items);
+	snprintf(timeout, sizeof(timeout), "%d", db->statement_timeout_ms);
+	n = round_trip_plan(db, calls, ncalls, commit, settings, items);
 	if (PQenterPipelineMode(db->conn) != 1)
 		goto lost;
 	for (i = 0; i < n; i++)
-		if (PQsendQueryPrepared(db->conn, items[i].name, items[i].nparams, items[i].params,
-		    NULL, NULL, 0) != 1)
+		if ((db->unnamed_statements ?
+		    PQsendQueryParams(db->conn, items[i].sql, items[i].nparams, NULL, items[i].params,
+		    NULL, NULL, 0) :
+		    PQsendQueryPrepared(db->conn, items[i].name, items[i].nparams, items[i].params,
+		    NULL, NULL, 0)) != 1)
 			goto lost;
 	if (PQpipelineSync(db->conn) != 1)
 		goto lost;
@@ -311,8 +344,8 @@ db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out)
 	if (n == 1 && !db->begin_pending && db->deferred_count == 0) {
 		char name[DB_STATEMENT_NAME_MAX];
 		statement_name(name, sizeof(name), calls[0].catalog, calls[0].index);
-		return exec_single(db, name, calls[0].catalog->statements[calls[0].index].nparams,
-		    calls[0].params, out);
+		return exec_single(db, name, calls[0].catalog->statements[calls[0].index].sql,
+		    calls[0].catalog->statements[calls[0].index].nparams, calls[0].params, out);
 	}
 	return round_trip(db, calls, n, false, out);
 }

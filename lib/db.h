@@ -41,7 +41,17 @@ struct db {
 	int deferred_count;
 	struct db_deferred deferred[DB_DEFERRED_MAX];
 	char last_sqlstate[6];      /* of the last failed statement */
+	bool unnamed_statements;    /* behind a transaction pool (db_use_unnamed_statements) */
 };
+
+/* For a connection through a pool in transaction mode (PgBouncer's
+ * pool_mode=transaction), where consecutive transactions may run on
+ * different server connections: no statement is prepared (each is sent
+ * unnamed, parsed and planned every time) and no setting is made for the
+ * session; the timeouts and the time zone are set at the start of each
+ * transaction instead (set_config(..., true), in the same round trip as
+ * BEGIN). Call before db_ensure. */
+void db_use_unnamed_statements(struct db *db);
 
 /* One statement of a db_exec_batch. */
 struct db_call {
