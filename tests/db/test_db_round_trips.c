@@ -260,6 +260,69 @@ test_lost_connection_is_reported(struct db *db)
 	UNIT_EQ_INT(db_commit(db), PF_OK);
 }
 
+/* Statements in no catalogue of db_catalogs: never prepared, so only a
+ * connection that sends its statements unnamed can run them. */
+static const struct db_statement session_statements[] = {
+	{ "SELECT current_setting('statement_timeout') AS value", 0 },
+	{ "SELECT current_setting('timezone') AS value", 0 },
+	{ "SELECT count(*)::text AS value FROM pg_prepared_statements", 0 },
+};
+static const struct db_catalog session_catalog = { "session_", session_statements, 3 };
+
+static const char *
+session_value(struct db *db, int index, char *buf, size_t len)
+{
+	PGresult *res = NULL;
+
+	buf[0] = '\0';
+	if (db_exec(db, &session_catalog, index, NULL, &res) == PF_OK && db_text(res, 0, "value"))
+		snprintf(buf, len, "%s", db_text(res, 0, "value"));
+	PQclear(res);
+	return buf;
+}
+
+/* Behind a transaction pool (db_use_unnamed_statements): nothing is
+ * prepared, and the timeouts and time zone hold inside each transaction
+ * because they are set there, with its BEGIN. */
+static void
+test_unnamed_statements_set_the_session_per_transaction(void)
+{
+	struct db db;
+	char value[64];
+
+	db_init(&db, conninfo, 4321);
+	db_use_unnamed_statements(&db);
+	UNIT_EQ_INT(db_ensure(&db), PF_OK);
+	UNIT_EQ_STR(session_value(&db, 2, value, sizeof(value)), "0");
+	UNIT_EQ_INT(db_begin(&db), PF_OK);
+	UNIT_EQ_STR(session_value(&db, 0, value, sizeof(value)), "4321ms");
+	UNIT_EQ_STR(session_value(&db, 1, value, sizeof(value)), "UTC");
+	UNIT_EQ_INT(db_commit(&db), PF_OK);
+	/* the batch path (BEGIN, settings and two statements in one round trip) */
+	{
+		struct db_call calls[2] = {
+			{ &session_catalog, 0, NULL }, { &session_catalog, 2, NULL } };
+		PGresult *res[2] = { NULL, NULL };
+
+		UNIT_EQ_INT(db_begin(&db), PF_OK);
+		UNIT_EQ_INT(db_exec_batch(&db, calls, 2, res), PF_OK);
+		UNIT_EQ_STR(res[0] ? db_text(res[0], 0, "value") : "", "4321ms");
+		UNIT_EQ_STR(res[1] ? db_text(res[1], 0, "value") : "", "0");
+		PQclear(res[0]);
+		PQclear(res[1]);
+		UNIT_EQ_INT(db_commit(&db), PF_OK);
+	}
+	db_close(&db);
+
+	/* a connection that prepares cannot run what it did not prepare */
+	db_init(&db, conninfo, 4321);
+	UNIT_EQ_INT(db_ensure(&db), PF_OK);
+	UNIT_EQ_INT(db_begin(&db), PF_OK);
+	UNIT_CHECK(db_exec(&db, &session_catalog, 0, NULL, NULL) != PF_OK);
+	db_rollback(&db);
+	db_close(&db);
+}
+
 int
 main(void)
 {
@@ -297,6 +360,24 @@ main(void)
 	test_full_queue_sends_early(&db);
 	test_defer_outside_a_transaction_is_refused(&db);
 	test_lost_connection_is_reported(&db);
+	test_unnamed_statements_set_the_session_per_transaction();
+
+	/* the same round trips with unnamed statements, from no rows again */
+	params[0] = user_id;
+	res = PQexecParams(check_conn, "DELETE FROM audit_log WHERE user_id = $1 AND action LIKE 'dbtest.%'",
+	    1, NULL, params, NULL, NULL, 0);
+	UNIT_EQ_INT(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	db_close(&db);
+	db_init(&db, conninfo, 5000);
+	db_use_unnamed_statements(&db);
+	UNIT_EQ_INT(db_ensure(&db), PF_OK);
+	test_deferred_statement_is_written_by_the_commit(&db);
+	test_deferred_statement_runs_before_the_next_one(&db);
+	test_failing_deferred_statement_fails_the_commit(&db);
+	test_failing_deferred_statement_fails_the_next_statement(&db);
+	test_rollback_drops_deferred_statements(&db);
+	test_full_queue_sends_early(&db);
 
 	/* the audit rows reference the test user by id only; leave both for
 	 * the suite's consistency checks to see as ordinary data */
