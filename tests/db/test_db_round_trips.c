@@ -260,6 +260,18 @@ test_lost_connection_is_reported(struct db *db)
 	UNIT_EQ_INT(db_commit(db), PF_OK);
 }
 
+/* Every case of deferred statements, on one connection. */
+static void
+test_deferred_statements(struct db *db)
+{
+	test_deferred_statement_is_written_by_the_commit(db);
+	test_deferred_statement_runs_before_the_next_one(db);
+	test_failing_deferred_statement_fails_the_commit(db);
+	test_failing_deferred_statement_fails_the_next_statement(db);
+	test_rollback_drops_deferred_statements(db);
+	test_full_queue_sends_early(db);
+}
+
 /* Statements in no catalogue of db_catalogs: never prepared, so only a
  * connection that sends its statements unnamed can run them. */
 static const struct db_statement session_statements[] = {
@@ -352,12 +364,7 @@ main(void)
 	UNIT_EQ_INT(db_ensure(&holder), PF_OK);
 
 	test_batch_read_sees_what_the_lock_holder_committed(&holder);
-	test_deferred_statement_is_written_by_the_commit(&db);
-	test_deferred_statement_runs_before_the_next_one(&db);
-	test_failing_deferred_statement_fails_the_commit(&db);
-	test_failing_deferred_statement_fails_the_next_statement(&db);
-	test_rollback_drops_deferred_statements(&db);
-	test_full_queue_sends_early(&db);
+	test_deferred_statements(&db);
 	test_defer_outside_a_transaction_is_refused(&db);
 	test_lost_connection_is_reported(&db);
 	test_unnamed_statements_set_the_session_per_transaction();
@@ -372,12 +379,7 @@ main(void)
 	db_init(&db, conninfo, 5000);
 	db_use_unnamed_statements(&db);
 	UNIT_EQ_INT(db_ensure(&db), PF_OK);
-	test_deferred_statement_is_written_by_the_commit(&db);
-	test_deferred_statement_runs_before_the_next_one(&db);
-	test_failing_deferred_statement_fails_the_commit(&db);
-	test_failing_deferred_statement_fails_the_next_statement(&db);
-	test_rollback_drops_deferred_statements(&db);
-	test_full_queue_sends_early(&db);
+	test_deferred_statements(&db);
 
 	/* the audit rows reference the test user by id only; leave both for
 	 * the suite's consistency checks to see as ordinary data */

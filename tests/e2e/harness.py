@@ -127,6 +127,17 @@ def subscribe(user_id=None, plan="pro", started_at=None, email=None):
     return user_id, r
 
 
+def wait_until(pred, timeout, step=0.05):
+    """Polls pred until it is true (True) or timeout seconds pass (pred's
+    last answer)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return bool(pred())
+
+
 def child_pids(ppid):
     """PIDs of the processes whose parent is ppid (what `pgrep -P` prints),
     read from /proc, so that the tests need no procps."""

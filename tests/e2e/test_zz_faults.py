@@ -21,15 +21,6 @@ def worker_pids():
     return child_pids(app_pid())
 
 
-def wait_until(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def healthy():
     try:
         return get("/healthz").status == 200

@@ -27,15 +27,6 @@ def free_port():
     return port
 
 
-def wait_until(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 class Instance:
     """pf-account with the stack's configuration, listening on TCP."""
 

@@ -54,15 +54,6 @@ def children(pid, processes):
     return {p: v for p, v in processes.items() if v[0] == pid}
 
 
-def wait_until(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 def healthy():
     try:
         return get("/healthz").status == 200

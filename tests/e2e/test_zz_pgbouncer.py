@@ -8,7 +8,7 @@ the others."""
 import os, signal, socket, subprocess, tempfile, threading, time, json, shutil
 from harness import *
 from test_fastcgi_hop import fastcgi_request, read_answer
-from test_zz_instances import Instance, free_port, wait_until
+from test_zz_instances import Instance, free_port
 
 POOL_SIZE = 2
 
