@@ -1,0 +1,428 @@
+"""Database faults, forced for real from a second PostgreSQL session:
+serialization failures and deadlocks inside a request and at COMMIT (the
+dispatcher's retry), the app's backend killed mid-transaction
+(pg_terminate_backend, alone and under load), and, through a TCP proxy
+between a second pf-account and PostgreSQL, latency past the statement
+timeout, a stalled link and connection resets before, at and after COMMIT.
+Every scenario checks that each effect is applied once (audit, outbox and
+feedback rows, the idempotency answer) and restores what it changed."""
+import contextlib, os, random, select, shutil, socket, struct, subprocess, tempfile, threading, time
+from harness import *
+from test_fastcgi_hop import fastcgi_request, read_answer
+from test_zz_faults import Load, healthy, wait_until
+
+STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
+APP = os.path.join(os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
+                   "pf-account")
+CANCEL = "/api/v1/subscription/cancel"
+ATTEMPTS = 4  # fcgi/dispatch.c DISPATCH_ATTEMPTS: the first try and three retries
+
+
+class Session:
+    """A second PostgreSQL session: psql on a pipe, one statement list at a
+    time, so a test can hold locks while the app works."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=0", DATABASE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.buf = b""
+        self.n = 0
+        self.marker = None
+        self.pid = int(self.run("SELECT pg_backend_pid()")[0])
+
+    def send(self, query):
+        self.n += 1
+        self.marker = f"__pf_done_{self.n}__"
+        self.proc.stdin.write(f"{query.rstrip().rstrip(';')};\n\\echo {self.marker}\n".encode())
+        self.proc.stdin.flush()
+
+    def wait(self, timeout=15):
+        """The output lines of what send() sent, once psql has answered."""
+        deadline = time.time() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            lines = self.buf.decode(errors="replace").split("\n")
+            if self.marker in lines[:-1]:
+                at = lines.index(self.marker)
+                self.buf = "\n".join(lines[at + 1:]).encode()
+                return [l for l in lines[:at] if l]
+            left = deadline - time.time()
+            assert left > 0, f"the second session did not answer: {self.buf!r}"
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                assert chunk, f"the second session ended: {self.buf!r}"
+                self.buf += chunk
+
+    def run(self, query, timeout=15):
+        self.send(query)
+        return self.wait(timeout)
+
+    def close(self):
+        try:
+            self.proc.stdin.write(b"ROLLBACK;\n\\q\n")
+            self.proc.stdin.close()
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Call(threading.Thread):
+    """A request in flight on its own thread."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.answer = self.error = None
+        self.started = self.ended = None
+        self.start()
+
+    def run(self):
+        self.started = time.time()
+        try:
+            self.answer = self.fn()
+        except Exception as e:  # re-raised by result()
+            self.error = e
+        self.ended = time.time()
+
+    def result(self, timeout=25):
+        self.join(timeout)
+        assert not self.is_alive(), "the request did not answer"
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+
+def blocked_by(pid):
+    """Backends waiting for a lock that backend pid holds."""
+    return [int(r[0]) for r in sql("SELECT pid FROM pg_stat_activity WHERE :'p1'::int = ANY(pg_blocking_pids(pid))", pid)]
+
+
+def wait_blocked(pid, timeout=8):
+    found = []
+    assert wait_until(lambda: found.extend(blocked_by(pid)) or found, timeout), "the request never waited"
+    return found
+
+
+def terminate(pid):
+    assert sql_value("SELECT pg_terminate_backend(:'p1'::int)", pid) == "t"
+
+
+def effects(uid):
+    """What a cancellation leaves: audit rows, outbox events, feedback rows, and whether it is scheduled."""
+    return {
+        "audit": int(sql_value("SELECT count(*) FROM audit_log WHERE user_id = :'p1' AND action = 'subscription.cancel_scheduled'", uid)),
+        "outbox": int(sql_value("SELECT count(*) FROM outbox WHERE user_id = :'p1' AND event = 'subscription_cancel_scheduled'", uid)),
+        "feedback": int(sql_value("SELECT count(*) FROM cancellation_feedback WHERE user_id = :'p1'", uid)),
+        "cancelled": sql_value("SELECT cancel_at_period_end FROM subscriptions WHERE user_id = :'p1' AND status = 'active'", uid) == "t",
+    }
+
+
+ONCE = {"audit": 1, "outbox": 1, "feedback": 1, "cancelled": True}
+ONCE_NO_FEEDBACK = {"audit": 1, "outbox": 1, "feedback": 0, "cancelled": True}
+NOTHING = {"audit": 0, "outbox": 0, "feedback": 0, "cancelled": False}
+
+
+def stored_answer(uid, key):
+    return sql_value("SELECT response_body FROM idempotency_keys WHERE actor_id = :'p1' AND key = :'p2'", uid, key)
+
+
+def cancel(uid, key, reason="other"):
+    return post(CANCEL, token(uid), {"reason": reason} if reason else None, headers={"Idempotency-Key": key})
+
+
+class Fault:
+    """A test-only trigger on table, for one user's rows: its first `times`
+    firings raise sqlstate (or sleep `sleep` seconds); a sequence counts the
+    firings, since the failed transactions roll everything else back.
+    deferred: a DEFERRABLE INITIALLY DEFERRED constraint trigger, which
+    fires at COMMIT."""
+
+    def __init__(self, table, uid, times, sqlstate="serialization_failure", deferred=False, sleep=None):
+        self.name = new_id("pf_fault").lower()
+        action = f"PERFORM pg_sleep({sleep})" if sleep else \
+            f"RAISE EXCEPTION 'injected by {self.name}' USING ERRCODE = '{sqlstate}'"
+        kind = "CONSTRAINT TRIGGER" if deferred else "TRIGGER"
+        timing = "DEFERRABLE INITIALLY DEFERRED" if deferred else ""
+        sql(f"""CREATE SEQUENCE {self.name}_n;
+CREATE FUNCTION {self.name}() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    IF nextval('{self.name}_n') <= {int(times)} THEN
+        {action};
+    END IF;
+    RETURN NULL;
+END $f$;
+CREATE {kind} {self.name} AFTER INSERT ON {table} {timing}
+    FOR EACH ROW WHEN (NEW.user_id = '{uid}') EXECUTE FUNCTION {self.name}();""")
+        self.table = table
+
+    def fired(self):
+        last, called = sql("SELECT last_value, is_called FROM " + self.name + "_n")[0]
+        return int(last) if called == "t" else 0
+
+    def drop(self):
+        sql(f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}; DROP FUNCTION IF EXISTS {self.name}();"
+            f" DROP SEQUENCE IF EXISTS {self.name}_n;")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.drop()
+
+
+# --- 1. serialization failures and deadlocks: the retry path ---------------
+
+def test_serialization_failure_inside_a_request_is_retried_and_applied_once():
+    # the feedback INSERT runs on its own in the middle of the handler
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    with Fault("cancellation_feedback", uid, times=2) as fault:
+        r = expect(cancel(uid, key), 200)
+        assert r.json["subscription"]["cancel_at_period_end"] is True, r
+        assert fault.fired() == 3, "expected two failed attempts, then the one that committed"
+        replay = expect(cancel(uid, key), 200)
+        assert replay.raw == r.raw and fault.fired() == 3, "a replay ran the handler again"
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_serialization_failures_past_the_retries_answer_503_then_the_key_applies_once():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    with Fault("cancellation_feedback", uid, times=ATTEMPTS) as fault:
+        started = time.time()
+        r = expect(cancel(uid, key), 503, "unavailable")
+        assert r.headers.get("retry-after"), r.headers
+        assert time.time() - started < 3, "the retries took too long"
+        assert fault.fired() == ATTEMPTS, f"{fault.fired()} attempts, not {ATTEMPTS}"
+        assert effects(uid) == NOTHING, effects(uid)
+        assert stored_answer(uid, key) is None, "a 503 was stored as the key's answer"
+        r = expect(cancel(uid, key), 200)    # the fault is spent: the same key now applies
+        assert fault.fired() == ATTEMPTS + 1
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_serialization_failure_at_commit_is_retried_and_applied_once():
+    # a deferred constraint trigger on the audit row fires at COMMIT itself
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    with Fault("audit_log", uid, times=2, deferred=True) as fault:
+        r = expect(cancel(uid, key), 200)
+        assert fault.fired() == 3, f"{fault.fired()} firings at COMMIT, expected 3"
+        assert expect(cancel(uid, key), 200).raw == r.raw
+    assert effects(uid) == ONCE, effects(uid)
+    assert stored_answer(uid, key) == r.raw.decode()
+    # the same at COMMIT past the retries: 503, nothing kept, not even the answer
+    uid, _ = subscribe(plan="pro")
+    with Fault("audit_log", uid, times=ATTEMPTS, deferred=True) as fault:
+        r = expect(cancel(uid, key), 503, "unavailable")
+        assert r.headers.get("retry-after") and fault.fired() == ATTEMPTS
+        assert effects(uid) == NOTHING and stored_answer(uid, key) is None
+        expect(cancel(uid, key), 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def deadlocks():
+    sql("SELECT pg_stat_clear_snapshot()")
+    return int(sql_value("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
+
+
+def provoke_deadlock(uid, key, reason):
+    """The second session locks the subscription row; the request locks the
+    user's row and then waits for the subscription row (the feedback
+    INSERT's foreign-key check inside the handler when there is a reason,
+    else the deferred UPDATE that rides with COMMIT); the session then asks
+    for the user's row: a cycle, which PostgreSQL breaks by aborting the
+    request's transaction (its deadlock_timeout, 1 s, ran out first; the
+    session's is 10 s). The app retries; the retry waits for the session,
+    which then rolls back."""
+    before = deadlocks()
+    holder = Session()
+    try:
+        holder.run("SET deadlock_timeout = '10s'")
+        holder.run(f"BEGIN; SELECT 1 FROM subscriptions WHERE user_id = '{uid}' FOR UPDATE")
+        call = Call(lambda: cancel(uid, key, reason))
+        first = wait_blocked(holder.pid)
+        holder.send(f"SELECT 'granted' FROM users WHERE id = '{uid}' FOR UPDATE")
+        out = holder.wait(10)
+        # granted while the request is still in flight: its transaction,
+        # which held the user's row, was aborted
+        assert out == ["granted"], out
+        assert call.is_alive(), call.answer
+        # and it is running again, now waiting for the user's row
+        again = wait_blocked(holder.pid)
+        assert again and call.is_alive()
+        holder.run("ROLLBACK")
+        r = call.result()
+    finally:
+        holder.close()
+    assert wait_until(lambda: deadlocks() == before + 1, 5), f"{deadlocks() - before} deadlocks detected, not 1"
+    return r, first
+
+
+def test_deadlock_inside_a_request_is_retried_and_applied_once():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    r, _ = provoke_deadlock(uid, key, "other")
+    expect(r, 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert expect(cancel(uid, key), 200).raw == r.raw
+    assert effects(uid) == ONCE
+    assert check_consistency() == []
+
+
+def test_deadlock_at_commit_is_retried_and_applied_once():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    r, _ = provoke_deadlock(uid, key, None)
+    expect(r, 200)
+    assert effects(uid) == ONCE_NO_FEEDBACK, effects(uid)
+    assert expect(cancel(uid, key, None), 200).raw == r.raw
+    assert effects(uid) == ONCE_NO_FEEDBACK
+    assert check_consistency() == []
+
+
+# --- 2. the app's backend killed mid-transaction ---------------------------
+
+def kill_waiting_request(uid, key, kills):
+    """The second session holds the user's row; a cancel with key waits for
+    it and its backend is killed `kills` times (a new backend each time).
+    Returns (answer, seconds from the last kill to the answer)."""
+    holder = Session()
+    try:
+        holder.run(f"BEGIN; SELECT 1 FROM users WHERE id = '{uid}' FOR UPDATE")
+        call = Call(lambda: cancel(uid, key))
+        killed = []
+        for _ in range(kills):
+            pids = wait_blocked(holder.pid)
+            assert not set(pids) & set(killed), "a killed backend still waits"
+            killed_at = time.time()
+            for pid in pids:
+                terminate(pid)
+            killed += pids
+        if kills < 2:
+            # one kill: the app ran the transaction again on a new connection
+            assert call.is_alive() and wait_blocked(holder.pid)
+            holder.run("ROLLBACK")
+        r = call.result()
+        return r, call.ended - killed_at
+    finally:
+        holder.close()
+
+
+def test_backend_killed_while_waiting_is_run_again_on_a_new_connection():
+    # killed before COMMIT, nothing was applied: the dispatcher reconnects
+    # and runs the request once more by itself (once per request)
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    r, _ = kill_waiting_request(uid, key, 1)
+    expect(r, 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_backend_killed_twice_answers_503_then_the_key_applies_once():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    r, latency = kill_waiting_request(uid, key, 2)
+    expect(r, 503, "unavailable")
+    assert r.headers.get("retry-after"), r.headers
+    assert latency < 2, f"the 503 came {latency:.2f} s after the kill"
+    assert effects(uid) == NOTHING, effects(uid)
+    assert stored_answer(uid, key) is None
+    first = expect(cancel(uid, key), 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert expect(cancel(uid, key), 200).raw == first.raw
+    assert effects(uid) == ONCE
+    assert check_consistency() == []
+
+
+def test_backend_killed_at_commit_answers_503_and_is_not_run_again():
+    # a deferred constraint trigger sleeps at COMMIT; the backend is killed
+    # there. The app cannot know whether the COMMIT landed, so it does not
+    # run the request again by itself: 503, and the client's retry with the
+    # key decides
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    with Fault("audit_log", uid, times=1, deferred=True, sleep=5) as fault:
+        call = Call(lambda: cancel(uid, key))
+        pids = []
+        assert wait_until(lambda: pids.extend(int(p[0]) for p in sql(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query = 'COMMIT'")) or pids, 8)
+        killed_at = time.time()
+        terminate(pids[0])
+        r = call.result()
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after")
+        assert call.ended - killed_at < 2, f"the 503 came {call.ended - killed_at:.2f} s after the kill"
+        assert fault.fired() == 1, "the app ran the request again after its COMMIT was lost"
+        assert effects(uid) == NOTHING, effects(uid)
+        first = expect(cancel(uid, key), 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert expect(cancel(uid, key), 200).raw == first.raw
+    assert check_consistency() == []
+
+
+def app_backends(exclude=()):
+    """The app's connections: the unix socket (the tests' psql uses TCP)."""
+    return [int(r[0]) for r in sql("""SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                                        AND backend_type = 'client backend' AND client_port = -1""")
+            if int(r[0]) not in exclude]
+
+
+def test_backends_killed_under_light_load_answer_503_or_succeed_and_apply_once():
+    users = [subscribe(plan="pro")[0] for _ in range(3)]
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    kills = []
+    stop = threading.Event()
+
+    def killer():
+        rng = random.Random(13)
+        while not stop.is_set():
+            pids = app_backends()
+            if pids:
+                pid = rng.choice(pids)
+                if sql_value("SELECT pg_terminate_backend(:'p1'::int)", pid) == "t":
+                    kills.append(pid)
+            time.sleep(0.15)
+
+    with Load(users, threads=3) as load:
+        k = threading.Thread(target=killer)
+        k.start()
+        try:
+            time.sleep(0.5)
+            # the targeted request: waits on a lock, killed twice
+            r, latency = kill_waiting_request(uid, key, 2)
+            time.sleep(1)
+        finally:
+            stop.set()
+            k.join()
+    expect(r, 503, "unavailable")
+    assert latency < 3, latency
+    assert len(kills) >= 5, f"only {len(kills)} backends killed"
+    statuses = {a[0] for a in load.answers}
+    assert len(load.answers) >= 10, f"only {len(load.answers)} requests under load"
+    assert statuses <= {200, 409, 503}, statuses
+    unavailable = [a for a in load.answers if a[0] == 503]
+    assert all(a[2] for a in unavailable), "503 without Retry-After"
+    assert max(a[1] for a in load.answers) < 5, "a request took too long"
+    # clients retrying their 503s with the same key see each effect once
+    for status, _, _, u, path, k_ in load.answers:
+        if status == 503:
+            assert post(path, token(u), headers={"Idempotency-Key": k_}).status in (200, 409)
+    for u in users:
+        sub = get("/api/v1/account", token(u)).json["subscription"]
+        changes = int(sql_value("""SELECT count(*) FROM audit_log WHERE user_id = :'p1'
+                                   AND action IN ('subscription.cancel_scheduled', 'subscription.resumed')""", u))
+        assert sub["cancel_at_period_end"] == (changes % 2 == 1), (u, changes, sub)
+    assert effects(uid) == NOTHING, effects(uid)
+    expect(cancel(uid, key), 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert wait_until(healthy, 5)
+    assert check_consistency() == []
