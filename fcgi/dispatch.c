@@ -202,11 +202,14 @@ is_business_error(enum pf_error err)
 /* True (once per request) when the connection broke before COMMIT was
  * sent: PostgreSQL rolled the transaction back, so running it again on a
  * new connection cannot apply anything twice. This is what a connection
- * that died while idle (a database restart) looks like at its first use. */
+ * that died while idle (a database restart) looks like at its first use.
+ * A connection dropped because the server went silent is not tried again:
+ * the next one would most likely wait as long, doubling the wait for the
+ * 503. */
 static bool
 connection_lost_before_commit(const struct db *db, enum pf_error err, bool *reconnected)
 {
-	if (err != PF_ERR_UNAVAILABLE || db->conn != NULL || *reconnected)
+	if (err != PF_ERR_UNAVAILABLE || db->conn != NULL || db->timed_out || *reconnected)
 		return false;
 	*reconnected = true;
 	return true;
@@ -230,14 +233,13 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		http_response_clear(res);
 		memset(&idem, 0, sizeof(idem));
 		ctx->db->last_sqlstate[0] = '\0';
+		/* a connection that cannot be made now is not tried twice: each
+		 * try may take connect_timeout */
 		err = db_ensure(ctx->db);
 		if (err == PF_OK)
 			err = db_begin(ctx->db);
-		if (err != PF_OK) {
-			if (connection_lost_before_commit(ctx->db, err, &reconnected))
-				continue;
+		if (err != PF_OK)
 			break;
-		}
 		err = idempotency_begin(ctx, &idem);
 		if (err == PF_OK && !idem.answered) {
 			err = route->handler(ctx);

@@ -1,7 +1,10 @@
 /* db.c: connection lifecycle, statement preparation and execution. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "db.h"
 
 #define DB_STATEMENT_NAME_MAX 32
@@ -18,8 +21,20 @@
 	" set_config('idle_in_transaction_session_timeout', '10000', " is_local ")," \
 	" set_config('timezone', 'UTC', " is_local ")"
 #define DB_SETTINGS_NAME "tx_settings"
+/* How much longer than statement_timeout an answer may take to arrive.
+ * statement_timeout and lock_timeout run on the server and count only its
+ * own work: a link that delivers nothing (a partition, a stalled proxy)
+ * ends no timer there, and libpq would wait until TCP gives up, hours
+ * later, with the worker thread pinned. Past the margin the connection is
+ * dropped and the request answers 503. */
+#define DB_ANSWER_MARGIN_MS 1000
+/* libpq's connect_timeout unless the conninfo sets its own: without one a
+ * silent server holds PQconnectdb for ever */
+#define DB_CONNECT_TIMEOUT "2"
 
 static void deferred_clear(struct db *db);
+static PGresult *exec_bounded(struct db *db, int sent);
+static enum pf_error answer_timed_out(struct db *db, const char *during);
 
 void
 db_init(struct db *db, const char *conninfo, int statement_timeout_ms)
@@ -65,7 +80,10 @@ session_prepare(struct db *db)
 		return PF_OK;   /* set per transaction; nothing is prepared */
 	snprintf(value, sizeof(value), "%d", db->statement_timeout_ms);
 	params[0] = value;
-	res = PQexecParams(db->conn, DB_SETTINGS_SQL("false"), 1, NULL, params, NULL, NULL, 0);
+	res = exec_bounded(db, PQsendQueryParams(db->conn, DB_SETTINGS_SQL("false"),
+	    1, NULL, params, NULL, NULL, 0));
+	if (res == NULL)
+		return answer_timed_out(db, "session setup");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "db: session setup failed: %s", PQerrorMessage(db->conn));
 		PQclear(res);
@@ -74,8 +92,10 @@ session_prepare(struct db *db)
 	PQclear(res);
 
 	for (i = 0; i < 2; i++) {
-		res = PQprepare(db->conn, i == 0 ? DB_BEGIN_NAME : DB_COMMIT_NAME,
-		    i == 0 ? "BEGIN" : "COMMIT", 0, NULL);
+		res = exec_bounded(db, PQsendPrepare(db->conn, i == 0 ? DB_BEGIN_NAME : DB_COMMIT_NAME,
+		    i == 0 ? "BEGIN" : "COMMIT", 0, NULL));
+		if (res == NULL)
+			return answer_timed_out(db, "prepare");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			fprintf(stderr, "db: prepare failed: %s", PQerrorMessage(db->conn));
 			PQclear(res);
@@ -88,8 +108,10 @@ session_prepare(struct db *db)
 		for (j = 0; j < catalog->count; j++) {
 			char name[DB_STATEMENT_NAME_MAX];
 			statement_name(name, sizeof(name), catalog, j);
-			res = PQprepare(db->conn, name, catalog->statements[j].sql,
-			    catalog->statements[j].nparams, NULL);
+			res = exec_bounded(db, PQsendPrepare(db->conn, name,
+			    catalog->statements[j].sql, catalog->statements[j].nparams, NULL));
+			if (res == NULL)
+				return answer_timed_out(db, name);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 				fprintf(stderr, "db: prepare %s failed: %s", name,
 				    PQerrorMessage(db->conn));
@@ -106,12 +128,16 @@ session_prepare(struct db *db)
 enum pf_error
 db_ensure(struct db *db)
 {
+	/* the conninfo comes after the default, so its own connect_timeout wins */
+	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *values[3] = {DB_CONNECT_TIMEOUT, db->conninfo, NULL};
 	enum pf_error err;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return PF_OK;
 	db_close(db);
-	db->conn = PQconnectdb(db->conninfo);
+	db->timed_out = false;
+	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		/* The message may carry the host but never the password. */
 		fprintf(stderr, "db: connect failed: %s",
@@ -130,6 +156,81 @@ remember_sqlstate(struct db *db, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(db->last_sqlstate, sizeof(db->last_sqlstate), "%s", state ? state : "");
+}
+
+static long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until PQgetResult will not block: false when nothing came within
+ * statement_timeout + DB_ANSWER_MARGIN_MS. A broken connection counts as
+ * ready: PQgetResult reports it without waiting. */
+static bool
+await_answer(struct db *db)
+{
+	long long deadline = monotonic_ms() + db->statement_timeout_ms + DB_ANSWER_MARGIN_MS;
+
+	while (PQisBusy(db->conn)) {
+		struct pollfd pfd = {PQsocket(db->conn), POLLIN, 0};
+		long long left = deadline - monotonic_ms();
+		int n;
+
+		if (left <= 0)
+			return false;
+		if (pfd.fd < 0)
+			return true;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return true;
+		if (n > 0 && PQconsumeInput(db->conn) != 1)
+			return true;
+	}
+	return true;
+}
+
+/* PQexec's wait for what was just sent (sent: what PQsendQuery* returned),
+ * bounded: NULL when no answer came in time. As with PQexec, the first
+ * error wins, else the last result. */
+static PGresult *
+exec_bounded(struct db *db, int sent)
+{
+	PGresult *res, *last = NULL;
+
+	if (sent != 1)
+		return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+	for (;;) {
+		if (!await_answer(db)) {
+			PQclear(last);
+			return NULL;
+		}
+		res = PQgetResult(db->conn);
+		if (res == NULL)
+			break;
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+			continue;
+		}
+		PQclear(last);
+		last = res;
+	}
+	return last != NULL ? last : PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+}
+
+/* The server (or the link to it) went silent: whatever it was doing, the
+ * connection is in a state we cannot follow, so it goes. */
+static enum pf_error
+answer_timed_out(struct db *db, const char *during)
+{
+	fprintf(stderr, "db: no answer within %d ms during %s; dropping the connection\n",
+	    db->statement_timeout_ms + DB_ANSWER_MARGIN_MS, during);
+	db_close(db);
+	db->timed_out = true;
+	return PF_ERR_UNAVAILABLE;
 }
 
 static void
@@ -175,9 +276,11 @@ exec_single(struct db *db, const char *name, const char *sql, int nparams,
 	ExecStatusType status;
 	enum pf_error err = PF_OK;
 
-	res = db->unnamed_statements ?
-	    PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0) :
-	    PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	res = exec_bounded(db, db->unnamed_statements ?
+	    PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0) :
+	    PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0));
+	if (res == NULL)
+		return answer_timed_out(db, name);
 	status = PQresultStatus(res);
 	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 		if (out != NULL) {
@@ -283,9 +386,12 @@ round_trip(struct db *db, const struct db_call *calls, int ncalls, bool commit, 
 
 	/* each item answers one result then NULL; the Sync answers PIPELINE_SYNC */
 	for (;;) {
-		PGresult *res = PQgetResult(db->conn);
+		PGresult *res;
 		ExecStatusType status;
 
+		if (!await_answer(db))
+			goto timed_out;
+		res = PQgetResult(db->conn);
 		if (res == NULL) {
 			if (PQstatus(db->conn) != CONNECTION_OK || ++item > n)
 				goto lost;
@@ -320,6 +426,9 @@ lost:
 	(void)PQexitPipelineMode(db->conn);
 	connection_lost(db, n > 0 ? items[n - 1].name : "a round trip");
 	err = PF_ERR_UNAVAILABLE;
+	goto out;
+timed_out:
+	err = answer_timed_out(db, n > 0 ? items[n - 1].name : "a round trip");
 out:
 	if (err != PF_OK && out != NULL)
 		for (i = 0; i < ncalls; i++) {
@@ -401,7 +510,9 @@ db_command(struct db *db, const char *sql)
 
 	if (db->conn == NULL)
 		return PF_ERR_UNAVAILABLE;
-	res = PQexec(db->conn, sql);
+	res = exec_bounded(db, PQsendQuery(db->conn, sql));
+	if (res == NULL)
+		return answer_timed_out(db, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		remember_sqlstate(db, res);
 		err = PQstatus(db->conn) == CONNECTION_OK ? PF_ERR_INTERNAL : PF_ERR_UNAVAILABLE;

@@ -42,6 +42,7 @@ struct db {
 	struct db_deferred deferred[DB_DEFERRED_MAX];
 	char last_sqlstate[6];      /* of the last failed statement */
 	bool unnamed_statements;    /* behind a transaction pool (db_use_unnamed_statements) */
+	bool timed_out;             /* the connection was dropped for want of an answer */
 };
 
 /* For a connection through a pool in transaction mode (PgBouncer's
@@ -65,7 +66,8 @@ extern const struct db_catalog *const db_catalogs[];
 
 void db_init(struct db *db, const char *conninfo, int statement_timeout_ms);
 
-/* Connects if needed, sets the session timeouts and prepares every
+/* Connects if needed (libpq's connect_timeout is 2 s unless the conninfo
+ * says otherwise), sets the session timeouts and prepares every
  * catalogue. PF_OK or PF_ERR_UNAVAILABLE. */
 enum pf_error db_ensure(struct db *db);
 
@@ -73,9 +75,11 @@ void db_close(struct db *db);
 
 /* Runs statement index of catalog with params (NULL entries are SQL NULL).
  * On PF_OK *out (if out != NULL) is the result, owned by the caller (PQclear).
- * Errors: PF_ERR_UNAVAILABLE (connection lost; the connection is dropped and
- * re-made by the next db_ensure), PF_ERR_INTERNAL (any other failure; the
- * SQLSTATE is in db->last_sqlstate). */
+ * Errors: PF_ERR_UNAVAILABLE (connection lost, or no answer within
+ * statement_timeout + 1 s, db->timed_out then; the connection is dropped
+ * and re-made by the next db_ensure), PF_ERR_INTERNAL (any other failure;
+ * the SQLSTATE is in db->last_sqlstate). Every wait for the server is
+ * bounded so, including BEGIN/COMMIT/ROLLBACK and the session setup. */
 enum pf_error db_exec(struct db *db, const struct db_catalog *catalog, int index,
     const char *const *params, PGresult **out);
 

@@ -4,9 +4,15 @@
  * What matters for money: a batch's read sees what the lock's previous
  * holder committed; a deferred statement that fails fails its COMMIT and
  * leaves nothing behind; a rollback drops what was deferred; a lost
- * connection is reported as such. run-all.sh runs it while its stack is up. */
+ * connection is reported as such; a server that goes silent (its backend
+ * stopped with SIGSTOP: bytes are taken, nothing comes back) or never
+ * answers the connect is given up in bounded time. run-all.sh runs it
+ * while its stack is up. */
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "db.h"
@@ -36,6 +42,16 @@ static long long
 audit_rows(const char *action)
 {
 	return scalar("SELECT count(*) FROM audit_log WHERE action = $1", action);
+}
+
+/* The cases count audit rows by action: start them from none. */
+static void
+forget_test_audit_rows(void)
+{
+	PGresult *res = PQexec(check_conn, "DELETE FROM audit_log WHERE action LIKE 'dbtest.%'");
+
+	UNIT_EQ_INT(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
 }
 
 static void
@@ -335,6 +351,99 @@ test_unnamed_statements_set_the_session_per_transaction(void)
 	db_close(&db);
 }
 
+static long long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000LL + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* The backend stops answering mid-transaction, in a batch (pipeline) and
+ * in a single statement: each gives up after statement_timeout + 1 s
+ * (statement_timeout itself runs on the server, which is stopped), drops
+ * the connection and says so; the next db_ensure connects afresh. */
+static void
+test_silent_server_is_given_up(void)
+{
+	const char *params[1] = {user_id};
+	const struct db_call calls[2] = {
+		{&sql_account_catalog, SQL_ACCOUNT_LOCK, params},
+		{&sql_account_catalog, SQL_ACCOUNT_READ, params},
+	};
+	PGresult *res[2] = {NULL, NULL};
+	struct timespec started;
+	struct db db;
+	int round, pid;
+	long long took;
+
+	db_init(&db, conninfo, 300);
+	for (round = 0; round < 2; round++) {
+		UNIT_EQ_INT(db_ensure(&db), PF_OK);
+		UNIT_CHECK(!db.timed_out);
+		if (db.conn == NULL)
+			return;
+		pid = PQbackendPID(db.conn);
+		UNIT_EQ_INT(db_begin(&db), PF_OK);
+		if (round == 1) {
+			/* BEGIN rides with this batch: the next statement goes alone */
+			UNIT_EQ_INT(db_exec_batch(&db, calls, 2, res), PF_OK);
+			PQclear(res[0]);
+			PQclear(res[1]);
+		}
+		UNIT_EQ_INT(kill(pid, SIGSTOP), 0);
+		clock_gettime(CLOCK_MONOTONIC, &started);
+		if (round == 0)
+			UNIT_EQ_INT(db_exec_batch(&db, calls, 2, res), PF_ERR_UNAVAILABLE);
+		else
+			UNIT_EQ_INT(db_exec(&db, &sql_account_catalog, SQL_ACCOUNT_READ, params, NULL),
+			    PF_ERR_UNAVAILABLE);
+		took = elapsed_ms(&started);
+		UNIT_EQ_INT(kill(pid, SIGCONT), 0);
+		UNIT_CHECK(took >= 1200 && took < 3000);
+		if (took < 1200 || took >= 3000)
+			fprintf(stderr, "gave up after %lld ms, want 1300\n", took);
+		UNIT_CHECK(db.conn == NULL && db.timed_out);
+		db_rollback(&db);
+	}
+	db_close(&db);
+}
+
+/* A server that takes the TCP connection and never answers it (a listening
+ * socket nobody accepts on): db_ensure gives up after the default
+ * connect_timeout, 2 s, though the conninfo names none. */
+static void
+test_silent_connect_is_given_up(void)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	struct timespec started;
+	char info[128];
+	struct db db;
+	long long took;
+	int s;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	UNIT_EQ_INT(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	UNIT_EQ_INT(listen(s, 4), 0);
+	UNIT_EQ_INT(getsockname(s, (struct sockaddr *)&addr, &len), 0);
+	snprintf(info, sizeof(info), "host=127.0.0.1 port=%d dbname=x user=x sslmode=disable gssencmode=disable",
+	    ntohs(addr.sin_port));
+	db_init(&db, info, 300);
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	UNIT_EQ_INT(db_ensure(&db), PF_ERR_UNAVAILABLE);
+	took = elapsed_ms(&started);
+	UNIT_CHECK(took >= 1500 && took < 4000);
+	if (took < 1500 || took >= 4000)
+		fprintf(stderr, "connect gave up after %lld ms, want 2000\n", took);
+	UNIT_CHECK(db.conn == NULL);
+	close(s);
+}
+
 int
 main(void)
 {
@@ -358,6 +467,7 @@ main(void)
 	UNIT_EQ_INT(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 
+	forget_test_audit_rows();   /* what an earlier run against this database left */
 	db_init(&db, conninfo, 5000);
 	db_init(&holder, conninfo, 5000);
 	UNIT_EQ_INT(db_ensure(&db), PF_OK);
@@ -370,16 +480,14 @@ main(void)
 	test_unnamed_statements_set_the_session_per_transaction();
 
 	/* the same round trips with unnamed statements, from no rows again */
-	params[0] = user_id;
-	res = PQexecParams(check_conn, "DELETE FROM audit_log WHERE user_id = $1 AND action LIKE 'dbtest.%'",
-	    1, NULL, params, NULL, NULL, 0);
-	UNIT_EQ_INT(PQresultStatus(res), PGRES_COMMAND_OK);
-	PQclear(res);
+	forget_test_audit_rows();
 	db_close(&db);
 	db_init(&db, conninfo, 5000);
 	db_use_unnamed_statements(&db);
 	UNIT_EQ_INT(db_ensure(&db), PF_OK);
 	test_deferred_statements(&db);
+	test_silent_server_is_given_up();
+	test_silent_connect_is_given_up();
 
 	/* the audit rows reference the test user by id only; leave both for
 	 * the suite's consistency checks to see as ordinary data */
