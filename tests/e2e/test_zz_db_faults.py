@@ -6,7 +6,7 @@ between a second pf-account and PostgreSQL, latency past the statement
 timeout, a stalled link and connection resets before, at and after COMMIT.
 Every scenario checks that each effect is applied once (audit, outbox and
 feedback rows, the idempotency answer) and restores what it changed."""
-import contextlib, os, random, select, shutil, socket, struct, subprocess, tempfile, threading, time
+import json, os, random, select, shutil, socket, struct, subprocess, tempfile, threading, time
 from harness import *
 from test_fastcgi_hop import fastcgi_request, read_answer
 from test_zz_faults import Load, healthy, wait_until
@@ -93,6 +93,10 @@ class Call(threading.Thread):
         if self.error is not None:
             raise self.error
         return self.answer
+
+
+def measured(what, seconds):
+    print(f"  measured: {what}: {seconds:.2f} s", flush=True)
 
 
 def blocked_by(pid):
@@ -197,6 +201,7 @@ def test_serialization_failures_past_the_retries_answer_503_then_the_key_applies
         r = expect(cancel(uid, key), 503, "unavailable")
         assert r.headers.get("retry-after"), r.headers
         assert time.time() - started < 3, "the retries took too long"
+        measured(f"503 after {ATTEMPTS} serialization failures", time.time() - started)
         assert fault.fired() == ATTEMPTS, f"{fault.fired()} attempts, not {ATTEMPTS}"
         assert effects(uid) == NOTHING, effects(uid)
         assert stored_answer(uid, key) is None, "a 503 was stored as the key's answer"
@@ -228,7 +233,6 @@ def test_serialization_failure_at_commit_is_retried_and_applied_once():
 
 
 def deadlocks():
-    sql("SELECT pg_stat_clear_snapshot()")
     return int(sql_value("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
 
 
@@ -240,14 +244,17 @@ def provoke_deadlock(uid, key, reason):
     for the user's row: a cycle, which PostgreSQL breaks by aborting the
     request's transaction (its deadlock_timeout, 1 s, ran out first; the
     session's is 10 s). The app retries; the retry waits for the session,
-    which then rolls back."""
+    which then rolls back. The retry may also lock the user's row before
+    the session, woken by the abort, gets to it (a row lock has no queue
+    once its holder is gone): that is a second deadlock, and a third
+    attempt. Returns (answer, deadlocks detected)."""
     before = deadlocks()
     holder = Session()
     try:
         holder.run("SET deadlock_timeout = '10s'")
         holder.run(f"BEGIN; SELECT 1 FROM subscriptions WHERE user_id = '{uid}' FOR UPDATE")
         call = Call(lambda: cancel(uid, key, reason))
-        first = wait_blocked(holder.pid)
+        wait_blocked(holder.pid)
         holder.send(f"SELECT 'granted' FROM users WHERE id = '{uid}' FOR UPDATE")
         out = holder.wait(10)
         # granted while the request is still in flight: its transaction,
@@ -261,15 +268,20 @@ def provoke_deadlock(uid, key, reason):
         r = call.result()
     finally:
         holder.close()
-    assert wait_until(lambda: deadlocks() == before + 1, 5), f"{deadlocks() - before} deadlocks detected, not 1"
-    return r, first
+    # counted when the app's backend flushes its statistics, once idle
+    assert wait_until(lambda: deadlocks() > before, 12), "no deadlock detected"
+    cycles = deadlocks() - before
+    measured(f"{cycles} deadlock(s) {'inside the request' if reason else 'at the COMMIT round trip'},"
+             " then 200; the request took", call.ended - call.started)
+    return r, cycles
 
 
 def test_deadlock_inside_a_request_is_retried_and_applied_once():
     uid, _ = subscribe(plan="pro")
     key = new_id("k")
-    r, _ = provoke_deadlock(uid, key, "other")
+    r, cycles = provoke_deadlock(uid, key, "other")
     expect(r, 200)
+    assert cycles < ATTEMPTS, cycles
     assert effects(uid) == ONCE, effects(uid)
     assert expect(cancel(uid, key), 200).raw == r.raw
     assert effects(uid) == ONCE
@@ -279,8 +291,9 @@ def test_deadlock_inside_a_request_is_retried_and_applied_once():
 def test_deadlock_at_commit_is_retried_and_applied_once():
     uid, _ = subscribe(plan="pro")
     key = new_id("k")
-    r, _ = provoke_deadlock(uid, key, None)
+    r, cycles = provoke_deadlock(uid, key, None)
     expect(r, 200)
+    assert cycles < ATTEMPTS, cycles
     assert effects(uid) == ONCE_NO_FEEDBACK, effects(uid)
     assert expect(cancel(uid, key, None), 200).raw == r.raw
     assert effects(uid) == ONCE_NO_FEEDBACK
@@ -333,6 +346,7 @@ def test_backend_killed_twice_answers_503_then_the_key_applies_once():
     expect(r, 503, "unavailable")
     assert r.headers.get("retry-after"), r.headers
     assert latency < 2, f"the 503 came {latency:.2f} s after the kill"
+    measured("503 after the second kill", latency)
     assert effects(uid) == NOTHING, effects(uid)
     assert stored_answer(uid, key) is None
     first = expect(cancel(uid, key), 200)
@@ -360,6 +374,7 @@ def test_backend_killed_at_commit_answers_503_and_is_not_run_again():
         expect(r, 503, "unavailable")
         assert r.headers.get("retry-after")
         assert call.ended - killed_at < 2, f"the 503 came {call.ended - killed_at:.2f} s after the kill"
+        measured("503 after a kill at COMMIT", call.ended - killed_at)
         assert fault.fired() == 1, "the app ran the request again after its COMMIT was lost"
         assert effects(uid) == NOTHING, effects(uid)
         first = expect(cancel(uid, key), 200)
@@ -368,11 +383,35 @@ def test_backend_killed_at_commit_answers_503_and_is_not_run_again():
     assert check_consistency() == []
 
 
-def app_backends(exclude=()):
-    """The app's connections: the unix socket (the tests' psql uses TCP)."""
+def app_backends():
+    """The stack app's connections, those inside a transaction first: it
+    sets no application_name; the tests' psql sessions say psql, the
+    proxied app pf-proxied."""
     return [int(r[0]) for r in sql("""SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-                                        AND backend_type = 'client backend' AND client_port = -1""")
-            if int(r[0]) not in exclude]
+                                        AND backend_type = 'client backend' AND application_name = ''
+                                        AND pid <> pg_backend_pid()
+                                      ORDER BY state IN ('active', 'idle in transaction') DESC""")]
+
+
+class LightLoad(Load):
+    """test_zz_faults.Load, paced: each client waits 20 ms between requests."""
+
+    def run(self, i):
+        n = 0
+        while not self.stop.is_set():
+            uid = self.users[(i + n) % len(self.users)]
+            path = "/api/v1/subscription/cancel" if n % 2 == 0 else "/api/v1/subscription/resume"
+            key = new_id("k")
+            started = time.time()
+            try:
+                r = post(path, token(uid), headers={"Idempotency-Key": key})
+                status, retry_after = r.status, r.headers.get("retry-after")
+            except OSError:
+                status, retry_after = "conn", None
+            with self.lock:
+                self.answers.append((status, time.time() - started, retry_after, uid, path, key))
+            n += 1
+            self.stop.wait(0.02)
 
 
 def test_backends_killed_under_light_load_answer_503_or_succeed_and_apply_once():
@@ -387,24 +426,26 @@ def test_backends_killed_under_light_load_answer_503_or_succeed_and_apply_once()
         while not stop.is_set():
             pids = app_backends()
             if pids:
-                pid = rng.choice(pids)
+                pid = pids[0] if rng.random() < 0.7 else rng.choice(pids)
                 if sql_value("SELECT pg_terminate_backend(:'p1'::int)", pid) == "t":
                     kills.append(pid)
             time.sleep(0.15)
 
-    with Load(users, threads=3) as load:
+    with LightLoad(users, threads=3) as load:
         k = threading.Thread(target=killer)
         k.start()
         try:
             time.sleep(0.5)
             # the targeted request: waits on a lock, killed twice
             r, latency = kill_waiting_request(uid, key, 2)
-            time.sleep(1)
+            time.sleep(1.5)
         finally:
             stop.set()
             k.join()
     expect(r, 503, "unavailable")
     assert latency < 3, latency
+    measured(f"{len(kills)} kills, {len(load.answers)} requests, {sum(a[0] == 503 for a in load.answers)} 503s under load;"
+             " 503 after the second kill", latency)
     assert len(kills) >= 5, f"only {len(kills)} backends killed"
     statuses = {a[0] for a in load.answers}
     assert len(load.answers) >= 10, f"only {len(load.answers)} requests under load"
@@ -425,4 +466,357 @@ def test_backends_killed_under_light_load_answer_503_or_succeed_and_apply_once()
     expect(cancel(uid, key), 200)
     assert effects(uid) == ONCE, effects(uid)
     assert wait_until(healthy, 5)
+    assert check_consistency() == []
+
+
+# --- 3. latency, a stalled link and resets between the app and PostgreSQL --
+
+class PgProxy:
+    """A TCP proxy on loopback in front of PostgreSQL's port. It splits
+    both directions into protocol messages, so it can delay them (delay
+    seconds per batch and direction), hold them (stalled: a link that takes
+    bytes and delivers nothing) or reset both connections (RST) when a
+    chosen message passes, dropping that message and the rest."""
+
+    def __init__(self, upstream_port):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.delay = 0.0
+        self.stalled = False
+        self.closed = False
+        self.rules = []          # [direction, predicate, times left]
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.resets = 0
+        self.pairs = []
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while not self.closed:
+            try:
+                down, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                up = socket.create_connection(self.upstream, timeout=5)
+                up.settimeout(None)
+            except OSError:
+                down.close()
+                continue
+            pair = [down, up]
+            with self.lock:
+                self.connections += 1
+                self.pairs.append(pair)
+            threading.Thread(target=self.pump, args=(down, up, "client", pair), daemon=True).start()
+            threading.Thread(target=self.pump, args=(up, down, "server", pair), daemon=True).start()
+
+    def reset_when(self, direction, predicate, times=1):
+        with self.lock:
+            self.rules.append([direction, predicate, times])
+
+    def matches(self, direction, message):
+        with self.lock:
+            for rule in self.rules:
+                if rule[0] == direction and rule[2] > 0 and rule[1](message):
+                    rule[2] -= 1
+                    self.resets += 1
+                    return True
+        return False
+
+    @staticmethod
+    def abort(pair):
+        for s in pair:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.shutdown(socket.SHUT_RD)   # wakes the other pump's recv
+            except OSError:
+                pass
+            s.close()
+
+    def pump(self, src, dst, direction, pair):
+        buf = b""
+        startup = direction == "client"   # the client's first message has no type byte
+        try:
+            while True:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                messages = []
+                while True:
+                    head = 4 if startup else 5
+                    if len(buf) < head:
+                        break
+                    size = struct.unpack(">I", buf[head - 4:head])[0] + head - 4
+                    if len(buf) < size:
+                        break
+                    messages.append(buf[:size])
+                    buf = buf[size:]
+                    startup = False
+                while self.stalled and not self.closed:
+                    time.sleep(0.02)
+                if self.delay:
+                    time.sleep(self.delay)
+                out = b""
+                for m in messages:
+                    if self.matches(direction, m):
+                        self.abort(pair)
+                        return
+                    out += m
+                dst.sendall(out)
+        except OSError:
+            pass
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        with self.lock:
+            pairs = list(self.pairs)
+        for pair in pairs:
+            self.abort(pair)
+
+
+def client_binds(predicate):
+    """A predicate on the app's Bind messages: (statement name, the rest)."""
+    def match(m):
+        if m[:1] != b"B":
+            return False
+        portal_end = m.index(b"\0", 5)
+        name_end = m.index(b"\0", portal_end + 1)
+        return predicate(m[portal_end + 1:name_end], m[name_end + 1:])
+    return match
+
+
+def server_completes(tag):
+    return lambda m: m[:1] == b"C" and m[5:].rstrip(b"\0") == tag
+
+
+class ProxiedApp:
+    """A second pf-account (one process, one thread, so one connection)
+    with the stack's configuration, PostgreSQL reached through a PgProxy
+    and a short statement timeout; spoken to over FastCGI directly."""
+
+    STATEMENT_TIMEOUT_MS = 500
+
+    def __init__(self):
+        self.proxy = PgProxy(int(DATABASE.split("port=")[1].split()[0]))
+        self.dir = tempfile.mkdtemp(prefix="pf-proxied-")
+        self.socket = os.path.join(self.dir, "app.sock")
+        lines = [l.rstrip("\n") for l in open(os.path.join(STACK_DIR, "pf-account.conf"))
+                 if l.split("=", 1)[0] not in ("PF_DATABASE", "PF_SOCKET", "PF_PROCESSES", "PF_THREADS",
+                                               "PF_STATEMENT_TIMEOUT_MS", "PF_SOCKET_GROUP")]
+        # no connect_timeout: the app's default (2 s) bounds the connect
+        lines += [f"PF_DATABASE=host=127.0.0.1 port={self.proxy.port} user=postgres dbname=personaforge"
+                  " sslmode=disable gssencmode=disable application_name=pf-proxied",
+                  f"PF_SOCKET={self.socket}", "PF_PROCESSES=1", "PF_THREADS=1",
+                  f"PF_STATEMENT_TIMEOUT_MS={self.STATEMENT_TIMEOUT_MS}"]
+        config = os.path.join(self.dir, "pf-account.conf")
+        with open(config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(config, 0o600)
+        self.log = open(os.path.join(self.dir, "app.log"), "wb")
+        # the environment overrides the file: leave the suite's PF_DATABASE out
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
+        self.proc = subprocess.Popen([APP], env={**env, "PF_CONFIG": config},
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while not os.path.exists(self.socket):
+            assert self.proc.poll() is None, self.output()
+            assert time.time() < deadline, "the proxied app did not start"
+            time.sleep(0.05)
+
+    def output(self):
+        self.log.flush()
+        return open(self.log.name, "rb").read().decode(errors="replace")
+
+    def request(self, method, path, tok, body=None, key=None, timeout=20):
+        """(Response, seconds) of one request."""
+        headers = {"HTTP_AUTHORIZATION": "Bearer " + tok}
+        if key is not None:
+            headers["HTTP_IDEMPOTENCY_KEY"] = key
+        data = json.dumps(body).encode() if body is not None else b""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        started = time.time()
+        try:
+            s.connect(self.socket)
+            s.sendall(fastcgi_request(method, path, data, headers))
+            try:
+                stdout, _ = read_answer(s, timeout=timeout)
+            except socket.timeout:
+                raise AssertionError(f"no answer within {timeout} s")
+        finally:
+            s.close()
+        elapsed = time.time() - started
+        head, _, payload = stdout.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split("Status: ", 1)[1][:3])
+        hdrs = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        return Response(status, hdrs, payload), elapsed
+
+    def cancel(self, uid, key, timeout=20):
+        return self.request("POST", CANCEL, token(uid), {"reason": "other"}, key, timeout)
+
+    def backends(self):
+        return int(sql_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pf-proxied'"))
+
+    def close(self):
+        self.proxy.stalled = False
+        self.proxy.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def settle(app):
+    """Waits until no backend of the proxied app is left from a dropped
+    connection (so nothing it sent can still commit)."""
+    assert wait_until(lambda: app.backends() == 0, 10), "a dropped connection's backend lingers"
+
+
+def test_db_latency_past_the_statement_timeout_answers_503_in_time_then_reconnects():
+    # the statement timeout runs on the server: latency on the link does
+    # not count against it, so the app bounds its own wait for an answer
+    # (statement timeout + 1 s) and drops a connection that is past it
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    budget = ProxiedApp.STATEMENT_TIMEOUT_MS / 1000 + 1
+    with ProxiedApp() as app:
+        r, _ = app.request("GET", "/api/v1/account", token(uid))
+        expect(r, 200)
+        app.proxy.delay = 1.5            # each way: 3 s a round trip, past the budget
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after"), r.headers
+        assert budget - 0.3 < elapsed < budget + 1.2, f"503 after {elapsed:.2f} s (budget {budget} s)"
+        measured("503 with 1.5 s latency each way", elapsed)
+        # reconnecting through the slow link: the default connect_timeout (2 s)
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert elapsed < 3.5, f"503 after {elapsed:.2f} s"
+        measured("503 connecting through the slow link", elapsed)
+        app.proxy.delay = 0
+        settle(app)
+        assert effects(uid) == NOTHING, effects(uid)
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 200)
+        assert elapsed < 2, elapsed
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_db_link_stalled_answers_503_in_time_and_frees_the_worker():
+    # a link that takes the bytes and delivers nothing (a partition behind
+    # a proxy or a NAT): no error ever comes back, only silence
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    budget = ProxiedApp.STATEMENT_TIMEOUT_MS / 1000 + 1
+    with ProxiedApp() as app:
+        expect(app.request("GET", "/api/v1/account", token(uid))[0], 200)
+        app.proxy.stalled = True
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after")
+        assert elapsed < budget + 1.2, f"503 after {elapsed:.2f} s"
+        measured("503 on a stalled link", elapsed)
+        # the one worker thread is free again: the next request answers too
+        r, elapsed = app.request("GET", "/api/v1/account", token(uid))
+        expect(r, 503, "unavailable")
+        assert elapsed < 3.5, f"503 after {elapsed:.2f} s"
+        measured("503 connecting through the stalled link", elapsed)
+        app.proxy.stalled = False
+        settle(app)
+        assert effects(uid) == NOTHING, effects(uid)
+        expect(app.cancel(uid, key)[0], 200)
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_db_connection_reset_before_commit_reconnects_or_answers_503_with_nothing_applied():
+    uid, _ = subscribe(plan="pro")
+    key = new_id("k")
+    mentions_user = client_binds(lambda name, rest: uid.encode() in rest)
+    with ProxiedApp() as app:
+        expect(app.request("GET", "/api/v1/account", token(uid))[0], 200)
+        # once: reset at the request's first statement naming the user; the
+        # app runs the transaction again on a new connection
+        before = app.proxy.connections
+        app.proxy.reset_when("client", mentions_user, times=1)
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 200)
+        assert app.proxy.resets == 1 and app.proxy.connections == before + 1
+        assert effects(uid) == ONCE, effects(uid)
+        # twice in one request: 503 at once, nothing applied
+        uid, _ = subscribe(plan="pro")
+        mentions_user = client_binds(lambda name, rest: uid.encode() in rest)
+        app.proxy.reset_when("client", mentions_user, times=2)
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after")
+        assert app.proxy.resets == 3 and elapsed < 2, elapsed
+        measured("503 after two resets in one request", elapsed)
+        settle(app)
+        assert effects(uid) == NOTHING, effects(uid)
+        assert stored_answer(uid, key) is None
+        # healthy again: the same key applies once
+        first, _ = app.cancel(uid, key)
+        expect(first, 200)
+        assert effects(uid) == ONCE, effects(uid)
+        assert app.cancel(uid, key)[0].raw == first.raw
+    assert effects(uid) == ONCE, effects(uid)
+    assert check_consistency() == []
+
+
+def test_db_connection_reset_at_commit_answers_503_and_the_key_applies_once():
+    key = new_id("k")
+    with ProxiedApp() as app:
+        # the COMMIT never reaches PostgreSQL: nothing applied
+        uid, _ = subscribe(plan="pro")
+        expect(app.request("GET", "/api/v1/account", token(uid))[0], 200)
+        app.proxy.reset_when("client", client_binds(lambda name, rest: name == b"tx_commit"))
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after") and app.proxy.resets == 1 and elapsed < 2, (r, elapsed)
+        measured("503 on a reset as COMMIT is sent", elapsed)
+        settle(app)
+        assert effects(uid) == NOTHING, effects(uid)
+        first, _ = app.cancel(uid, key)
+        expect(first, 200)
+        assert effects(uid) == ONCE, effects(uid)
+        # the COMMIT lands and its acknowledgement is lost: the app cannot
+        # tell, answers 503 and does not run the request again; the client's
+        # retry with the key gets the stored answer, not a second effect
+        uid, _ = subscribe(plan="pro")
+        app.proxy.reset_when("server", server_completes(b"COMMIT"))
+        r, elapsed = app.cancel(uid, key)
+        expect(r, 503, "unavailable")
+        assert r.headers.get("retry-after") and app.proxy.resets == 2 and elapsed < 2, (r, elapsed)
+        measured("503 on a reset of COMMIT's acknowledgement", elapsed)
+        assert effects(uid) == ONCE, effects(uid)
+        stored = stored_answer(uid, key)
+        assert stored is not None, "the committed answer was not stored"
+        replay, _ = app.cancel(uid, key)
+        expect(replay, 200)
+        assert replay.raw.decode() == stored
+        assert effects(uid) == ONCE, effects(uid)
     assert check_consistency() == []
