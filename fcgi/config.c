@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "log.h"
 
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_KEY_FILE_MAX (64 * 1024)
@@ -39,7 +40,7 @@ file_values_read(const char *path, struct file_values *fv)
 
 	f = fopen(path, "r");
 	if (f == NULL) {
-		fprintf(stderr, "config: cannot open %s: %s\n", path, strerror(errno));
+		log_messagef(LOG_ERROR, "config_error", "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -51,7 +52,7 @@ file_values_read(const char *path, struct file_values *fv)
 		eq = strchr(line, '=');
 		if (eq == NULL || (size_t)(eq - line) >= sizeof(fv->items[0].key) ||
 		    fv->count == (int)(sizeof(fv->items) / sizeof(fv->items[0]))) {
-			fprintf(stderr, "config: %s: bad line\n", path);
+			log_messagef(LOG_ERROR, "config_error", "%s: bad line", path);
 			goto out;
 		}
 		*eq = '\0';
@@ -97,7 +98,7 @@ int_setting(const struct file_values *fv, const char *key, int def, int min, int
 	errno = 0;
 	value = strtol(text, &end, base);
 	if (errno != 0 || *end != '\0' || end == text || value < min || value > max) {
-		fprintf(stderr, "config: %s must be a number from %d to %d\n", key, min, max);
+		log_messagef(LOG_ERROR, "config_error", "%s must be a number from %d to %d", key, min, max);
 		return -1;
 	}
 	*out = (int)value;
@@ -113,14 +114,35 @@ string_setting(const struct file_values *fv, const char *key, const char *def, c
 	if (text == NULL)
 		text = def;
 	if (text == NULL) {
-		fprintf(stderr, "config: %s is required\n", key);
+		log_messagef(LOG_ERROR, "config_error", "%s is required", key);
 		return -1;
 	}
 	if (strlen(text) >= dstlen) {
-		fprintf(stderr, "config: %s is too long\n", key);
+		log_messagef(LOG_ERROR, "config_error", "%s is too long", key);
 		return -1;
 	}
 	snprintf(dst, dstlen, "%s", text);
+	return 0;
+}
+
+/* PF_LOG_LEVEL (debug, info, warn, error) and PF_LOG_REQUESTS (on, off):
+ * applied at once, so that what follows logs at the chosen level. */
+static int
+log_settings(const struct file_values *fv)
+{
+	const char *level_text = lookup(fv, "PF_LOG_LEVEL");
+	const char *requests = lookup(fv, "PF_LOG_REQUESTS");
+	enum log_level level = LOG_INFO;
+
+	if (level_text != NULL && log_level_parse(level_text, &level) != 0) {
+		log_message(LOG_ERROR, "config_error", "PF_LOG_LEVEL must be debug, info, warn or error");
+		return -1;
+	}
+	if (requests != NULL && strcmp(requests, "on") != 0 && strcmp(requests, "off") != 0) {
+		log_message(LOG_ERROR, "config_error", "PF_LOG_REQUESTS must be on or off");
+		return -1;
+	}
+	log_configure(level, requests == NULL || strcmp(requests, "on") == 0);
 	return 0;
 }
 
@@ -136,7 +158,7 @@ pooling_setting(const struct file_values *fv, struct app_config *cfg)
 	else if (strcmp(text, "transaction") == 0)
 		cfg->database_transaction_pool = true;
 	else {
-		fprintf(stderr, "config: PF_DATABASE_POOLING must be none or transaction\n");
+		log_messagef(LOG_ERROR, "config_error", "PF_DATABASE_POOLING must be none or transaction");
 		return -1;
 	}
 	return 0;
@@ -152,11 +174,11 @@ allow_setting(const struct file_values *fv, struct app_config *cfg)
 	if (text == NULL)
 		text = "127.0.0.1, ::1";
 	if (peer_allow_parse(text, &cfg->fastcgi_allow, &error) != 0) {
-		fprintf(stderr, "config: PF_FASTCGI_ALLOW: %s\n", error);
+		log_messagef(LOG_ERROR, "config_error", "PF_FASTCGI_ALLOW: %s", error);
 		return -1;
 	}
 	if (cfg->listen_address[0] != '\0' && cfg->fastcgi_allow.count == 0) {
-		fprintf(stderr, "config: PF_LISTEN needs PF_FASTCGI_ALLOW to name the web servers\n");
+		log_messagef(LOG_ERROR, "config_error", "PF_LISTEN needs PF_FASTCGI_ALLOW to name the web servers");
 		return -1;
 	}
 	return 0;
@@ -171,7 +193,7 @@ read_key_file(const char *path, struct auth_config *auth)
 	int ret = -1;
 
 	if (f == NULL) {
-		fprintf(stderr, "config: cannot open PF_JWT_KEY_FILE: %s\n", strerror(errno));
+		log_messagef(LOG_ERROR, "config_error", "cannot open PF_JWT_KEY_FILE: %s", strerror(errno));
 		return -1;
 	}
 	buf = malloc(CONFIG_KEY_FILE_MAX + 1);
@@ -179,7 +201,7 @@ read_key_file(const char *path, struct auth_config *auth)
 		goto out;
 	n = fread(buf, 1, CONFIG_KEY_FILE_MAX + 1, f);
 	if (n == 0 || n > CONFIG_KEY_FILE_MAX) {
-		fprintf(stderr, "config: PF_JWT_KEY_FILE is empty or too large\n");
+		log_messagef(LOG_ERROR, "config_error", "PF_JWT_KEY_FILE is empty or too large");
 		goto out;
 	}
 	/* a trailing newline is editor noise for an HS256 secret, part of a PEM */
@@ -208,6 +230,8 @@ config_load(struct app_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	if (path != NULL && path[0] != '\0' && file_values_read(path, &fv) != 0)
 		goto out;
+	if (log_settings(&fv) != 0)
+		goto out;
 	if (string_setting(&fv, "PF_DATABASE", "dbname=personaforge", cfg->database,
 	    sizeof(cfg->database)) != 0 ||
 	    string_setting(&fv, "PF_SOCKET", "/run/personaforge/app.sock", cfg->socket_path,
@@ -232,7 +256,7 @@ config_load(struct app_config *cfg)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {
-		fprintf(stderr, "config: PF_JWT_ALG must be HS256, RS256 or ES256\n");
+		log_messagef(LOG_ERROR, "config_error", "PF_JWT_ALG must be HS256, RS256 or ES256");
 		goto out;
 	}
 	key = lookup(&fv, "PF_JWT_KEY");
@@ -247,15 +271,15 @@ config_load(struct app_config *cfg)
 			goto out;
 	} else {
 		/* no key, no signature check: refuse to start rather than serve */
-		fprintf(stderr, "config: PF_JWT_KEY or PF_JWT_KEY_FILE is required\n");
+		log_messagef(LOG_ERROR, "config_error", "PF_JWT_KEY or PF_JWT_KEY_FILE is required");
 		goto out;
 	}
 	if (cfg->auth.alg == AUTH_ALG_HS256 && cfg->auth.key_len < 32) {
-		fprintf(stderr, "config: an HS256 secret must be at least 32 bytes\n");
+		log_messagef(LOG_ERROR, "config_error", "an HS256 secret must be at least 32 bytes");
 		goto out;
 	}
 	if (auth_config_prepare(&cfg->auth) != 0) {
-		fprintf(stderr, "config: unusable PF_JWT key: an HS256 secret OpenSSL cannot bind, or not a PEM public key of the algorithm's type (RS256: RSA, ES256: EC P-256)\n");
+		log_messagef(LOG_ERROR, "config_error", "unusable PF_JWT key: an HS256 secret OpenSSL cannot bind, or not a PEM public key of the algorithm's type (RS256: RSA, ES256: EC P-256)");
 		goto out;
 	}
 	ret = 0;

@@ -51,6 +51,7 @@
 
 #include "connection_set.h"
 #include "fcgi_finish.h"
+#include "log.h"
 
 /* how long to stay off the listening socket when out of descriptors or
  * memory (it stays readable, so re-arming at once would spin) */
@@ -481,7 +482,8 @@ accept_connections(struct connection_set *set)
 		nanosleep(&pause, NULL);
 	}
 	if (arm(set, EPOLL_CTL_MOD, set->listen_fd, &set->listen_fd) != 0)
-		fprintf(stderr, "connection set: cannot watch the listening socket: %s\n", strerror(errno));
+		log_messagef(LOG_ERROR, "fastcgi_listen_failed", "cannot watch the listening socket: %s",
+		    strerror(errno));
 }
 
 /* The drain's first step: takes what is queued on the listening socket,
@@ -494,7 +496,8 @@ stop_listening(struct connection_set *set)
 {
 	(void)accept_backlog(set);
 	if (shutdown(set->listen_fd, SHUT_RD) != 0 && errno != ENOTCONN)
-		fprintf(stderr, "connection set: cannot shut the listening socket: %s\n", strerror(errno));
+		log_messagef(LOG_ERROR, "fastcgi_listen_failed", "cannot shut the listening socket: %s",
+		    strerror(errno));
 	(void)accept_backlog(set);
 	(void)epoll_ctl(set->epoll_fd, EPOLL_CTL_DEL, set->listen_fd, NULL);
 }
@@ -538,7 +541,7 @@ sweep(struct connection_set *set)
 	uint64_t expirations;
 
 	if (read(set->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		fprintf(stderr, "connection set: timer: %s\n", strerror(errno));
+		log_messagef(LOG_ERROR, "fastcgi_timer_failed", "%s", strerror(errno));
 	pthread_mutex_lock(&set->lock);
 	for (conn = set->oldest; conn != NULL; conn = next) {
 		next = conn->next;
@@ -553,13 +556,17 @@ sweep(struct connection_set *set)
 	refused = set->refused_peers;
 	set->closed_late = set->closed_over_limit = set->closed_invalid = set->refused_peers = 0;
 	pthread_mutex_unlock(&set->lock);
-	if (refused > 0)
-		fprintf(stderr, "pf-account: refused %lu FastCGI connections from addresses outside "
-		    "PF_FASTCGI_ALLOW\n", refused);
-	if (late + over + invalid > 0)
-		fprintf(stderr, "pf-account: closed FastCGI connections: %lu with a request not whole "
-		    "within %d ms, %lu over the per-peer or descriptor limit, %lu with an invalid request\n",
-		    late, CONNECTION_PARTIAL_REQUEST_MS, over, invalid);
+	if (refused + late + over + invalid > 0 && log_enabled(LOG_WARN)) {
+		struct log_line line;
+
+		log_begin(&line, LOG_WARN, "fastcgi_connections_closed");
+		log_int(&line, "refused_outside_allow_list", (long long)refused);
+		log_int(&line, "request_not_whole_in_time", (long long)late);
+		log_int(&line, "over_peer_or_descriptor_limit", (long long)over);
+		log_int(&line, "invalid_request", (long long)invalid);
+		log_int(&line, "partial_request_ms", CONNECTION_PARTIAL_REQUEST_MS);
+		log_end(&line);
+	}
 	(void)arm(set, EPOLL_CTL_MOD, set->timer_fd, &set->timer_fd);
 }
 

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include "dispatch.h"
 #include "handler.h"
 #include "idempotency.h"
+#include "log.h"
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
 
@@ -35,7 +37,7 @@ status_text(int status)
 /* Writes status, headers and body. Headers are formatted with snprintf:
  * libfcgi's own printf does not know every conversion (%zu among them). */
 static void
-write_response(FCGX_Request *fr, const struct http_response *res)
+write_response(FCGX_Request *fr, const struct http_response *res, const char *request_id)
 {
 	const char *content_type = "application/json";
 	char *body = http_render_body(res, &content_type);
@@ -46,8 +48,8 @@ write_response(FCGX_Request *fr, const struct http_response *res)
 
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
-	    "Content-Length: %zu\r\n%s%s%s%s%s\r\n",
-	    status, status_text(status), content_type, body_len,
+	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
+	    status, status_text(status), content_type, request_id, body_len,
 	    status == 405 && res->allow[0] ? "Allow: " : "",
 	    status == 405 && res->allow[0] ? res->allow : "",
 	    status == 405 && res->allow[0] ? "\r\n" : "",
@@ -114,6 +116,25 @@ clock_now(void)
 	return (pf_time)ts.tv_sec;
 }
 
+/* The request's id: nginx's (it takes the client's X-Request-Id when well
+ * formed, else its own $request_id), or, for a request that came without
+ * one, 16 random hex digits. */
+static void
+request_id_take(struct http_request *req, const char *from_nginx)
+{
+	unsigned char random_bytes[8];
+	size_t i;
+
+	if (http_request_id_valid(from_nginx)) {
+		snprintf(req->request_id, sizeof(req->request_id), "%s", from_nginx);
+		return;
+	}
+	if (getrandom(random_bytes, sizeof(random_bytes), GRND_NONBLOCK) != (ssize_t)sizeof(random_bytes))
+		memset(random_bytes, 0, sizeof(random_bytes));
+	for (i = 0; i < sizeof(random_bytes); i++)
+		snprintf(req->request_id + 2 * i, 3, "%02x", random_bytes[i]);
+}
+
 /* Everything before the database: returns PF_OK with *route set, or an
  * error already written into res. */
 static enum pf_error
@@ -127,6 +148,9 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	long declared;
 	size_t path_len;
 
+	request_id_take(req, FCGX_GetParam("REQUEST_ID", fr->envp));
+	res->request_id = req->request_id;
+	log_set_request_id(req->request_id);
 	req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
 	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
@@ -215,6 +239,37 @@ connection_lost_before_commit(const struct db *db, enum pf_error err, bool *reco
 	return true;
 }
 
+/* The line every 5xx gets, with what caused it. */
+static void
+log_failure(const struct handler_ctx *ctx, const struct route *route, enum pf_error err,
+    int attempts)
+{
+	const struct db *db = ctx->db;
+	struct log_line line;
+	const char *cause;
+
+	if (!log_enabled(LOG_WARN))
+		return;
+	if (db->timed_out)
+		cause = "no answer from the database in time";
+	else if (db->conn == NULL)
+		cause = "database unavailable";
+	else if (db_last_error_retryable(db))
+		cause = "serialization failures or deadlocks past the retries";
+	else if (db->last_sqlstate[0] != '\0')
+		cause = "database error";
+	else if (err == PF_ERR_INTERNAL)
+		cause = "the handler failed without a database error";
+	else
+		cause = "unavailable";
+	log_begin(&line, err == PF_ERR_INTERNAL ? LOG_ERROR : LOG_WARN, "request_failed");
+	log_str(&line, "route", route->pattern);
+	log_str(&line, "cause", cause);
+	log_str(&line, "sqlstate", db->last_sqlstate[0] ? db->last_sqlstate : NULL);
+	log_int(&line, "attempts", attempts < DISPATCH_ATTEMPTS ? attempts + 1 : attempts);
+	log_end(&line);
+}
+
 /* Runs the handler inside one transaction, retrying serialization failures
  * and deadlocks a bounded number of times. A rule's refusal rolls back
  * everything the handler wrote; only its idempotent answer may be kept. */
@@ -272,6 +327,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 	else
 		http_fail(res, PF_ERR_UNAVAILABLE,
 		    "The service is temporarily unavailable; please retry shortly.");
+	log_failure(ctx, route, err, attempt);
 }
 
 /* Tries the route's unlocked read (one statement, no BEGIN/COMMIT): true
@@ -290,6 +346,38 @@ run_unlocked(struct handler_ctx *ctx, const struct route *route)
 	return false;
 }
 
+static long long
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The request's line: what was asked, by whom, what it answered and what
+ * it cost; never the token or the body. */
+static void
+log_request(const struct http_request *req, const struct http_response *res,
+    const struct route *route, long long started_us, int round_trips)
+{
+	struct log_line line;
+	int status = res->status ? res->status : 500;
+
+	if (!log_request_lines() || !log_enabled(LOG_INFO))
+		return;
+	log_begin(&line, LOG_INFO, "request");
+	log_str(&line, "method", req->method);
+	log_str(&line, "route", route != NULL ? route->pattern : NULL);
+	log_int(&line, "status", status);
+	log_str(&line, "code", res->error != PF_OK ? pf_error_info(res->error)->code : NULL);
+	log_str(&line, "sub", req->identity.sub[0] ? req->identity.sub : NULL);
+	log_str(&line, "role", req->identity.sub[0] ? auth_role_name(req->identity.role) : NULL);
+	log_int(&line, "duration_us", monotonic_us() - started_us);
+	log_int(&line, "db_round_trips", round_trips);
+	log_end(&line);
+}
+
 void
 dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 {
@@ -297,10 +385,12 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 	struct http_response res;
 	struct field_value values[ROUTE_FIELDS_MAX];
 	const struct route *route = NULL;
+	long long started_us = monotonic_us();
 
 	memset(&req, 0, sizeof(req));
 	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
+	db->round_trips = 0;
 	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
 		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
@@ -309,7 +399,9 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 		if (!run_unlocked(&ctx, route))
 			run_in_transaction(&ctx, route);
 	}
-	write_response(fr, &res);
+	write_response(fr, &res, req.request_id);
+	log_request(&req, &res, route, started_us, db->round_trips);
+	log_set_request_id(NULL);
 	http_response_clear(&res);
 	http_request_clear(&req);
 }

@@ -28,6 +28,13 @@
 #include "connection_set.h"
 #include "db.h"
 #include "dispatch.h"
+#include "log.h"
+#include <libpq-fe.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#define PACKAGE_VERSION_TEXT PACKAGE_VERSION
 
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
@@ -99,7 +106,7 @@ worker_run(int listen_fd, const struct app_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 
 	if (connection_set_open(&connections, listen_fd) != 0) {
-		fprintf(stderr, "pf-account: cannot watch the socket: %s\n", strerror(errno));
+		log_messagef(LOG_ERROR, "worker_failed", "cannot watch the socket: %s", strerror(errno));
 		return 1;
 	}
 	if (cfg->listen_address[0] != '\0')
@@ -111,6 +118,7 @@ worker_run(int listen_fd, const struct app_config *cfg)
 		connection_set_close(&connections);
 		return 1;
 	}
+	log_messagef(LOG_INFO, "worker_started", "pid %d with %d threads", (int)getpid(), cfg->threads);
 	for (i = 0; i < cfg->threads; i++) {
 		threads[i].connections = &connections;
 		threads[i].cfg = cfg;
@@ -147,7 +155,7 @@ static void
 worker_bind_to_master(pid_t master)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-		fprintf(stderr, "pf-account: worker cannot bind its life to the master: %s\n",
+		log_messagef(LOG_ERROR, "worker_failed", "cannot bind its life to the master: %s",
 		    strerror(errno));
 		_exit(1);
 	}
@@ -187,21 +195,21 @@ socket_open(const struct app_config *cfg)
 	unlink(tmp_path);
 	fd = FCGX_OpenSocket(tmp_path, LISTEN_BACKLOG);
 	if (fd < 0) {
-		fprintf(stderr, "pf-account: cannot listen on %s\n", tmp_path);
+		log_messagef(LOG_ERROR, "start_failed", "cannot listen on %s", tmp_path);
 		return -1;
 	}
 	/* only nginx (the socket's group) may connect */
 	if (cfg->socket_group[0] != '\0') {
 		struct group *gr = getgrnam(cfg->socket_group);
 		if (gr == NULL || chown(tmp_path, (uid_t)-1, gr->gr_gid) != 0) {
-			fprintf(stderr, "pf-account: cannot give %s to group %s\n",
+			log_messagef(LOG_ERROR, "start_failed", "cannot give %s to group %s",
 			    tmp_path, cfg->socket_group);
 			goto fail;
 		}
 	}
 	if (chmod(tmp_path, (mode_t)cfg->socket_mode) != 0 ||
 	    rename(tmp_path, cfg->socket_path) != 0) {
-		fprintf(stderr, "pf-account: cannot install %s: %s\n", cfg->socket_path,
+		log_messagef(LOG_ERROR, "start_failed", "cannot install %s: %s", cfg->socket_path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -253,7 +261,7 @@ tcp_listen_open(const struct app_config *cfg)
 	fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, (struct sockaddr *)&addr, addr_len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-		fprintf(stderr, "pf-account: cannot listen on %s: %s\n", cfg->listen_address,
+		log_messagef(LOG_ERROR, "start_failed", "cannot listen on %s: %s", cfg->listen_address,
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -261,8 +269,8 @@ tcp_listen_open(const struct app_config *cfg)
 	}
 	return fd;
 bad:
-	fprintf(stderr, "pf-account: PF_LISTEN must be a numeric address and port, such as "
-	    "127.0.0.1:9000 or [::1]:9000\n");
+	log_message(LOG_ERROR, "config_error", "PF_LISTEN must be a numeric address and port, "
+	    "such as 127.0.0.1:9000 or [::1]:9000");
 	return -1;
 }
 
@@ -275,6 +283,60 @@ socket_is_ours(const char *path, int listen_fd)
 
 	return stat(path, &on_disk) == 0 && fstat(listen_fd, &ours) == 0 &&
 	    on_disk.st_ino == ours.st_ino && on_disk.st_dev == ours.st_dev;
+}
+
+/* The configuration the app runs with, secrets left out: the database's
+ * conninfo is shown without its password, the JWT key only by algorithm. */
+static void
+log_started(const struct app_config *cfg)
+{
+	PQconninfoOption *options = PQconninfoParse(cfg->database, NULL), *o;
+	char database[256] = "";
+	struct log_line line;
+	size_t n = 0;
+
+	for (o = options; o != NULL && o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0' || (o->dispchar != NULL && o->dispchar[0] == '*'))
+			continue;       /* unset, or a password ('*': libpq's own mark for secrets) */
+		if (strcmp(o->keyword, "host") != 0 && strcmp(o->keyword, "port") != 0 &&
+		    strcmp(o->keyword, "dbname") != 0 && strcmp(o->keyword, "user") != 0 &&
+		    strcmp(o->keyword, "target_session_attrs") != 0)
+			continue;
+		n += (size_t)snprintf(database + n, n < sizeof(database) ? sizeof(database) - n : 0,
+		    "%s%s=%s", n ? " " : "", o->keyword, o->val);
+		if (n >= sizeof(database))
+			break;
+	}
+	PQconninfoFree(options);
+	log_begin(&line, LOG_INFO, "started");
+	log_str(&line, "version", PACKAGE_VERSION_TEXT);
+	log_str(&line, "listen", cfg->listen_address[0] ? cfg->listen_address : cfg->socket_path);
+	log_int(&line, "processes", cfg->processes);
+	log_int(&line, "threads", cfg->threads);
+	log_str(&line, "database", database);
+	log_bool(&line, "database_transaction_pool", cfg->database_transaction_pool);
+	log_int(&line, "statement_timeout_ms", cfg->statement_timeout_ms);
+	log_int(&line, "drain_seconds", cfg->drain_seconds);
+	log_str(&line, "jwt_alg", auth_alg_name(cfg->auth.alg));
+	log_str(&line, "jwt_issuer", cfg->auth.issuer);
+	log_str(&line, "jwt_audience", cfg->auth.audience);
+	log_int(&line, "jwt_leeway_seconds", cfg->auth.leeway_seconds);
+	log_end(&line);
+}
+
+static void
+log_worker_ended(pid_t pid, int status, bool restarting)
+{
+	struct log_line line;
+
+	log_begin(&line, LOG_WARN, "worker_ended");
+	log_int(&line, "pid", (long long)pid);
+	if (WIFSIGNALED(status))
+		log_int(&line, "signal", WTERMSIG(status));
+	else
+		log_int(&line, "exit_status", WEXITSTATUS(status));
+	log_bool(&line, "restarting", restarting);
+	log_end(&line);
 }
 
 static void
@@ -299,8 +361,8 @@ main(void)
 	if (FCGX_Init() != 0)
 		return 2;
 	if (connection_set_check_reader() != 0) {
-		fprintf(stderr, "pf-account: libfcgi does not read through the app's OS_Read "
-		    "(fcgi/connection_set.c); requests could not be bounded\n");
+		log_message(LOG_ERROR, "start_failed", "libfcgi does not read through the app's "
+		    "OS_Read (fcgi/connection_set.c); requests could not be bounded");
 		return 2;
 	}
 	listen_fd = cfg.listen_address[0] != '\0' ? tcp_listen_open(&cfg) : socket_open(&cfg);
@@ -313,11 +375,9 @@ main(void)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
-	fprintf(stderr, "pf-account: listening on %s with %d processes x %d threads\n",
-	    cfg.listen_address[0] != '\0' ? cfg.listen_address : cfg.socket_path,
-	    cfg.processes, cfg.threads);
 
 	while (!stop_requested) {
 		pid_t pid = waitpid(-1, &status, 0);
@@ -326,12 +386,7 @@ main(void)
 		for (i = 0; i < cfg.processes; i++) {
 			if (workers[i] != pid)
 				continue;
-			if (WIFSIGNALED(status))
-				fprintf(stderr, "pf-account: worker %d died of signal %d; restarting\n",
-				    (int)pid, WTERMSIG(status));
-			else
-				fprintf(stderr, "pf-account: worker %d exited %d; restarting\n",
-				    (int)pid, WEXITSTATUS(status));
+			log_worker_ended(pid, status, !stop_requested);
 			if (!stop_requested) {
 				sleep_ms(RESTART_PAUSE_MS);
 				workers[i] = worker_spawn(listen_fd, &cfg);
@@ -344,7 +399,7 @@ main(void)
 	 * connections they have and close them; stragglers are killed */
 	if (cfg.listen_address[0] == '\0' && socket_is_ours(cfg.socket_path, listen_fd))
 		unlink(cfg.socket_path);
-	fprintf(stderr, "pf-account: draining (at most %d s)\n", cfg.drain_seconds);
+	log_messagef(LOG_INFO, "draining", "at most %d s", cfg.drain_seconds);
 	for (i = 0; i < cfg.processes; i++)
 		if (workers[i] > 0)
 			kill(workers[i], SIGTERM);
@@ -364,11 +419,13 @@ main(void)
 	} while (alive && time(NULL) < deadline);
 	for (i = 0; i < cfg.processes; i++)
 		if (workers[i] > 0) {
+			log_messagef(LOG_WARN, "worker_killed", "worker %d still draining at the deadline",
+			    (int)workers[i]);
 			kill(workers[i], SIGKILL);
 			waitpid(workers[i], &status, 0);
 		}
 	close(listen_fd);
 	config_free(&cfg);
-	fprintf(stderr, "pf-account: stopped\n");
+	log_message(LOG_INFO, "stopped", "pf-account stopped");
 	return 0;
 }

@@ -56,6 +56,14 @@ auth_alg_from_name(const char *name, enum auth_alg *out)
 	return -1;
 }
 
+const char *
+auth_alg_name(enum auth_alg alg)
+{
+	if ((unsigned)alg >= ALG_COUNT)
+		return NULL;
+	return alg_table[alg].name;
+}
+
 /* NULL for a value outside the enum. */
 const char *
 auth_role_name(enum auth_role role)

@@ -45,6 +45,8 @@ struct auth_identity {
 
 /* Parses "HS256", "RS256", "ES256". Returns 0 or -1. */
 int auth_alg_from_name(const char *name, enum auth_alg *out);
+/* The algorithm's name, NULL for a value outside the enum. */
+const char *auth_alg_name(enum auth_alg alg);
 
 /* Makes the key ready for repeated verification: binds the HS256 secret,
  * or parses the PEM public key and checks that it fits the algorithm (RSA

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "db.h"
+#include "log.h"
 
 #define DB_STATEMENT_NAME_MAX 32
 #define DB_BATCH_MAX 4
@@ -33,6 +34,48 @@
 #define DB_CONNECT_TIMEOUT "2"
 
 static void deferred_clear(struct db *db);
+
+const char *const db_error_class_names[DB_ERROR_CLASSES] = {
+	"08", "22", "23", "40", "42", "53", "55", "57", "XX", "other",
+};
+
+int
+db_error_class_index(const char *sqlstate)
+{
+	int i;
+
+	for (i = 0; i < DB_ERROR_CLASSES - 1; i++)
+		if (sqlstate != NULL && strncmp(sqlstate, db_error_class_names[i], 2) == 0)
+			return i;
+	return DB_ERROR_CLASSES - 1;
+}
+
+/* A libpq message without its trailing newline, for a log field. */
+static void
+log_libpq_message(struct log_line *line, const char *message)
+{
+	char text[256];
+	size_t n;
+
+	snprintf(text, sizeof(text), "%s", message != NULL ? message : "");
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	log_str(line, "message", text);
+}
+
+static void
+log_db_failure(enum log_level level, const char *event, const char *during, const char *message)
+{
+	struct log_line line;
+
+	if (!log_enabled(level))
+		return;
+	log_begin(&line, level, event);
+	log_str(&line, "during", during);
+	log_libpq_message(&line, message);
+	log_end(&line);
+}
 static PGresult *exec_bounded(struct db *db, int sent);
 static enum pf_error answer_timed_out(struct db *db, const char *during);
 
@@ -85,7 +128,7 @@ session_prepare(struct db *db)
 	if (res == NULL)
 		return answer_timed_out(db, "session setup");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "db: session setup failed: %s", PQerrorMessage(db->conn));
+		log_db_failure(LOG_ERROR, "db_setup_failed", "session setup", PQerrorMessage(db->conn));
 		PQclear(res);
 		return PF_ERR_UNAVAILABLE;
 	}
@@ -97,7 +140,7 @@ session_prepare(struct db *db)
 		if (res == NULL)
 			return answer_timed_out(db, "prepare");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "db: prepare failed: %s", PQerrorMessage(db->conn));
+			log_db_failure(LOG_ERROR, "db_setup_failed", "prepare", PQerrorMessage(db->conn));
 			PQclear(res);
 			return PQstatus(db->conn) == CONNECTION_OK ? PF_ERR_INTERNAL : PF_ERR_UNAVAILABLE;
 		}
@@ -113,8 +156,7 @@ session_prepare(struct db *db)
 			if (res == NULL)
 				return answer_timed_out(db, name);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-				fprintf(stderr, "db: prepare %s failed: %s", name,
-				    PQerrorMessage(db->conn));
+				log_db_failure(LOG_ERROR, "db_setup_failed", name, PQerrorMessage(db->conn));
 				PQclear(res);
 				return PQstatus(db->conn) == CONNECTION_OK ?
 				    PF_ERR_INTERNAL : PF_ERR_UNAVAILABLE;
@@ -140,15 +182,22 @@ db_ensure(struct db *db)
 	db->conn = PQconnectdbParams(keys, values, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		/* The message may carry the host but never the password. */
-		fprintf(stderr, "db: connect failed: %s",
-		    db->conn ? PQerrorMessage(db->conn) : "out of memory\n");
+		log_db_failure(LOG_WARN, "db_connect_failed", "connect",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		db_close(db);
 		return PF_ERR_UNAVAILABLE;
 	}
 	err = session_prepare(db);
-	if (err != PF_OK)
+	if (err != PF_OK) {
 		db_close(db);
-	return err;
+		return err;
+	}
+	if (db->ever_connected) {
+		db->counters.reconnects++;
+		log_message(LOG_INFO, "db_reconnected", "a new database connection replaces a lost one");
+	}
+	db->ever_connected = true;
+	return PF_OK;
 }
 
 static void
@@ -203,6 +252,7 @@ exec_bounded(struct db *db, int sent)
 
 	if (sent != 1)
 		return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+	db->round_trips++;
 	for (;;) {
 		if (!await_answer(db)) {
 			PQclear(last);
@@ -226,8 +276,15 @@ exec_bounded(struct db *db, int sent)
 static enum pf_error
 answer_timed_out(struct db *db, const char *during)
 {
-	fprintf(stderr, "db: no answer within %d ms during %s; dropping the connection\n",
-	    db->statement_timeout_ms + DB_ANSWER_MARGIN_MS, during);
+	struct log_line line;
+
+	if (log_enabled(LOG_WARN)) {
+		log_begin(&line, LOG_WARN, "db_no_answer");
+		log_str(&line, "during", during);
+		log_int(&line, "waited_ms", db->statement_timeout_ms + DB_ANSWER_MARGIN_MS);
+		log_end(&line);
+	}
+	db->counters.answer_timeouts++;
 	db_close(db);
 	db->timed_out = true;
 	return PF_ERR_UNAVAILABLE;
@@ -248,7 +305,9 @@ deferred_clear(struct db *db)
 static void
 connection_lost(struct db *db, const char *during)
 {
-	fprintf(stderr, "db: connection lost during %s\n", during);
+	log_db_failure(LOG_WARN, "db_connection_lost", during,
+	    db->conn != NULL ? PQerrorMessage(db->conn) : NULL);
+	db->counters.errors[db_error_class_index("08")]++;
 	db_close(db);  /* drops what was deferred too */
 }
 
@@ -258,13 +317,28 @@ connection_lost(struct db *db, const char *during)
 static enum pf_error
 statement_failed(struct db *db, const char *name, const PGresult *res)
 {
+	bool timeout, expected;
+	enum log_level level;
+
 	remember_sqlstate(db, res);
-	if (strcmp(db->last_sqlstate, "57014") == 0 || strcmp(db->last_sqlstate, "55P03") == 0)
-		return PF_ERR_UNAVAILABLE;
-	if (!db_last_error_retryable(db) && !db_last_error_unique_violation(db))
-		fprintf(stderr, "db: %s failed (%s): %s", name, db->last_sqlstate,
-		    PQresultErrorMessage(res));
-	return PF_ERR_INTERNAL;
+	timeout = strcmp(db->last_sqlstate, "57014") == 0 || strcmp(db->last_sqlstate, "55P03") == 0;
+	/* a retry or a unique key's "already there" is part of normal work */
+	expected = db_last_error_retryable(db) || db_last_error_unique_violation(db);
+	db->counters.errors[db_error_class_index(db->last_sqlstate)]++;
+	if (timeout)
+		db->counters.statement_timeouts++;
+	level = expected ? LOG_INFO : timeout ? LOG_WARN : LOG_ERROR;
+	if (log_enabled(level)) {
+		struct log_line line;
+
+		/* the primary message only: DETAIL may quote a row's values */
+		log_begin(&line, level, "db_error");
+		log_str(&line, "statement", name);
+		log_str(&line, "sqlstate", db->last_sqlstate);
+		log_libpq_message(&line, res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL);
+		log_end(&line);
+	}
+	return timeout ? PF_ERR_UNAVAILABLE : PF_ERR_INTERNAL;
 }
 
 /* One statement, nothing pending: the plain protocol, no pipeline. */
@@ -382,6 +456,7 @@ round_trip(struct db *db, const struct db_call *calls, int ncalls, bool commit, 
 			goto lost;
 	if (PQpipelineSync(db->conn) != 1)
 		goto lost;
+	db->round_trips++;
 	deferred_clear(db);  /* sent: the parameters are no longer needed */
 
 	/* each item answers one result then NULL; the Sync answers PIPELINE_SYNC */

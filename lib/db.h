@@ -32,6 +32,20 @@ struct db_deferred {
 	const char *params[DB_PARAMS_MAX]; /* into param_text; NULL is SQL NULL */
 };
 
+/* SQLSTATE classes the metrics count errors by; the last is the rest. */
+#define DB_ERROR_CLASSES 10
+extern const char *const db_error_class_names[DB_ERROR_CLASSES];
+int db_error_class_index(const char *sqlstate);
+
+/* What happened on a connection since the caller last took these
+ * (dispatch folds them into the metrics after each request). */
+struct db_counters {
+	unsigned long reconnects;
+	unsigned long statement_timeouts;   /* 57014, 55P03: the server's own timeouts */
+	unsigned long answer_timeouts;      /* no answer in time: the connection dropped */
+	unsigned long errors[DB_ERROR_CLASSES];
+};
+
 struct db {
 	PGconn *conn;               /* NULL while disconnected */
 	const char *conninfo;       /* borrowed from the config */
@@ -43,6 +57,9 @@ struct db {
 	char last_sqlstate[6];      /* of the last failed statement */
 	bool unnamed_statements;    /* behind a transaction pool (db_use_unnamed_statements) */
 	bool timed_out;             /* the connection was dropped for want of an answer */
+	bool ever_connected;        /* a later connect is a reconnect */
+	int round_trips;            /* sent and answered since the caller zeroed it */
+	struct db_counters counters;
 };
 
 /* For a connection through a pool in transaction mode (PgBouncer's

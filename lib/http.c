@@ -60,6 +60,11 @@ http_render_body(const struct http_response *res, const char **content_type)
 		    "detail", detail,
 		    "code", info->code);
 		*content_type = "application/problem+json";
+		if (problem != NULL && res->request_id != NULL &&
+		    json_object_set_new(problem, "request_id", json_string(res->request_id)) != 0) {
+			json_decref(problem);
+			problem = NULL;
+		}
 		if (problem != NULL)
 			text = json_text_compact(problem);
 		json_decref(problem);
@@ -78,9 +83,29 @@ http_request_clear(struct http_request *req)
 void
 http_response_clear(struct http_response *res)
 {
+	const char *request_id = res->request_id;
+
 	json_decref(res->json);
 	free(res->raw_body);
 	memset(res, 0, sizeof(*res));
+	res->request_id = request_id;
+}
+
+bool
+http_request_id_valid(const char *text)
+{
+	size_t n = 0;
+
+	if (text == NULL)
+		return false;
+	for (; text[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)text[n];
+		if (n == HTTP_REQUEST_ID_MAX ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
 }
 
 static int

@@ -18,7 +18,10 @@
 #define HTTP_JSON_DEPTH_MAX 16
 #define HTTP_IDEMPOTENCY_KEY_MAX 255
 
+#define HTTP_REQUEST_ID_MAX 64
+
 struct http_request {
+	char request_id[HTTP_REQUEST_ID_MAX + 1];  /* nginx's (REQUEST_ID), or made here */
 	const char *method;          /* borrowed from the FastCGI environment */
 	char path[HTTP_PATH_MAX + 1];/* decoded, without the query string */
 	const char *query;           /* raw, may be NULL */
@@ -41,6 +44,7 @@ struct http_response {
 	char allow[64];              /* Allow header for 405 */
 	char *raw_body;              /* owned; a stored body replayed as is (idempotency) */
 	const char *raw_content_type;
+	const char *request_id;      /* borrowed; problem bodies carry it; kept by http_response_clear */
 };
 
 /* Sets a problem response with a printf-style detail; returns err so a
@@ -55,7 +59,12 @@ enum pf_error http_ok(struct http_response *res, int status, json_t *body);
  * Returns a new string (free()) and sets *content_type (static). */
 char *http_render_body(const struct http_response *res, const char **content_type);
 
-/* Frees what the request and response own and resets them. */
+/* Whether text can be a request id: 1 to HTTP_REQUEST_ID_MAX characters of
+ * [A-Za-z0-9._-] (what nginx's map lets through from X-Request-Id). */
+bool http_request_id_valid(const char *text);
+
+/* Frees what the request and response own and resets them (a response
+ * keeps its request_id). */
 void http_request_clear(struct http_request *req);
 void http_response_clear(struct http_response *res);
 

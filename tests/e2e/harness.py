@@ -127,6 +127,26 @@ def subscribe(user_id=None, plan="pro", started_at=None, email=None):
     return user_id, r
 
 
+def log_events(path, event=None):
+    """The JSON lines of an app log (lib/log.c), parsed; those of one event
+    if given. A line that is not JSON fails the test: the log is JSON only."""
+    found = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                # other programs (valgrind, sanitizers) write here too
+                if line.startswith(("==", "=")) or "Sanitizer" in line or "runtime error" in line:
+                    continue
+                raise AssertionError(f"not a JSON log line in {path}: {line[:200]!r}")
+            if event is None or entry.get("event") == event:
+                found.append(entry)
+    return found
+
+
 def wait_until(pred, timeout, step=0.05):
     """Polls pred until it is true (True) or timeout seconds pass (pred's
     last answer)."""

@@ -187,7 +187,7 @@ def test_sigterm_drains_in_flight_requests():
     try:
         assert result["r"].status == 200, result["r"]
         assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10), "app did not exit after SIGTERM"
-        assert "pf-account: stopped" in open(os.path.join(STACK_DIR, "app.log")).read()
+        assert log_events(os.path.join(STACK_DIR, "app.log"), "stopped")
     finally:
         stack("start-app")
         assert wait_until(healthy, 10)

@@ -230,7 +230,7 @@ def test_rolling_restart_fails_no_request():
         for instance in cluster.instances:
             time.sleep(1)
             instance.stop(signal.SIGTERM)
-            assert "pf-account: stopped" in instance.log(), instance.log()
+            assert log_events(instance.log_path, "stopped"), instance.log()
             instance.start()
             # nginx tries a server it marked failed again after fail_timeout
             time.sleep(1.5)
@@ -284,7 +284,8 @@ def test_tcp_peers_outside_the_allow_list_are_refused():
         assert wait_until(lambda: ask("127.0.0.2") is not None, 15), instance.log()
         assert ask("127.0.0.2").startswith(b"Status: 200")
         assert ask("127.0.0.1") is None         # closed unanswered
-        assert wait_until(lambda: "outside PF_FASTCGI_ALLOW" in instance.log(), 3), instance.log()
+        assert wait_until(lambda: any(e["refused_outside_allow_list"] > 0 for e in log_events(
+            instance.log_path, "fastcgi_connections_closed")), 3), instance.log()
     finally:
         instance.stop(signal.SIGKILL)
 

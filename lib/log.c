@@ -1,0 +1,216 @@
+/* log.c: see log.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Written once before the threads start, read-only afterwards. */
+static enum log_level min_level = LOG_INFO;
+static bool request_lines = true;
+
+/* Per thread: nothing shared. */
+static __thread const char *current_request_id;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void
+log_configure(enum log_level level, bool lines)
+{
+	min_level = level;
+	request_lines = lines;
+}
+
+int
+log_level_parse(const char *text, enum log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(text, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+bool
+log_enabled(enum log_level level)
+{
+	return level >= min_level;
+}
+
+bool
+log_request_lines(void)
+{
+	return request_lines;
+}
+
+void
+log_set_request_id(const char *request_id)
+{
+	current_request_id = request_id;
+}
+
+/* what log_end may add: the truncation mark and the closing "}\n" */
+static const char truncated_mark[] = ",\"truncated\":true";
+#define LINE_RESERVE (sizeof(truncated_mark) + 2)
+
+static void
+append_raw(struct log_line *line, const char *text, size_t n)
+{
+	if (line->truncated || line->len + n + LINE_RESERVE > sizeof(line->buf)) {
+		line->truncated = true;
+		return;
+	}
+	memcpy(line->buf + line->len, text, n);
+	line->len += n;
+}
+
+/* Appends a JSON string: quotes, escapes for '"', '\\' and control bytes.
+ * Bytes of 0x80 and up pass as they are (the values are identifiers and
+ * server messages). */
+static void
+append_string(struct log_line *line, const char *text)
+{
+	char esc[8];
+
+	append_raw(line, "\"", 1);
+	for (; *text != '\0' && !line->truncated; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			append_raw(line, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			append_raw(line, esc, 6);
+		} else {
+			append_raw(line, (const char *)text, 1);
+		}
+	}
+	append_raw(line, "\"", 1);
+}
+
+static void
+append_key(struct log_line *line, const char *key)
+{
+	append_raw(line, ",", 1);
+	append_string(line, key);
+	append_raw(line, ":", 1);
+}
+
+void
+log_begin(struct log_line *line, enum log_level level, const char *event)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[96];
+
+	line->len = 0;
+	line->truncated = false;
+	line->dropped = false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    ts.tv_nsec / 1000);
+	append_raw(line, "{\"time\":", 8);
+	append_string(line, stamp);
+	append_key(line, "level");
+	append_string(line, level_names[level]);
+	append_key(line, "event");
+	append_string(line, event);
+	if (current_request_id != NULL)
+		log_str(line, "request_id", current_request_id);
+}
+
+/* A field that does not fit whole is left out, and the line says so. */
+static void
+field_done(struct log_line *line, size_t start)
+{
+	if (line->truncated) {
+		line->len = start;
+		line->dropped = true;
+		line->truncated = false;
+	}
+}
+
+void
+log_str(struct log_line *line, const char *key, const char *value)
+{
+	size_t start = line->len;
+
+	append_key(line, key);
+	if (value == NULL)
+		append_raw(line, "null", 4);
+	else
+		append_string(line, value);
+	field_done(line, start);
+}
+
+void
+log_int(struct log_line *line, const char *key, long long value)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%lld", value);
+	size_t start = line->len;
+
+	append_key(line, key);
+	append_raw(line, text, (size_t)n);
+	field_done(line, start);
+}
+
+void
+log_bool(struct log_line *line, const char *key, bool value)
+{
+	size_t start = line->len;
+
+	append_key(line, key);
+	append_raw(line, value ? "true" : "false", value ? 4 : 5);
+	field_done(line, start);
+}
+
+void
+log_end(struct log_line *line)
+{
+	ssize_t n;
+
+	if (line->dropped) {   /* the reserve keeps room for it */
+		memcpy(line->buf + line->len, truncated_mark, sizeof(truncated_mark) - 1);
+		line->len += sizeof(truncated_mark) - 1;
+	}
+	line->buf[line->len++] = '}';
+	line->buf[line->len++] = '\n';
+	n = write(STDERR_FILENO, line->buf, line->len);
+	(void)n;        /* nowhere to report a failed log write */
+}
+
+void
+log_message(enum log_level level, const char *event, const char *message)
+{
+	struct log_line line;
+
+	if (!log_enabled(level))
+		return;
+	log_begin(&line, level, event);
+	log_str(&line, "message", message);
+	log_end(&line);
+}
+
+void
+log_messagef(enum log_level level, const char *event, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_message(level, event, text);
+}
