@@ -125,6 +125,24 @@ string_setting(const struct file_values *fv, const char *key, const char *def, c
 	return 0;
 }
 
+static int
+on_off_setting(const struct file_values *fv, const char *key, bool def, bool *out)
+{
+	const char *text = lookup(fv, key);
+
+	if (text == NULL)
+		*out = def;
+	else if (strcmp(text, "on") == 0)
+		*out = true;
+	else if (strcmp(text, "off") == 0)
+		*out = false;
+	else {
+		log_messagef(LOG_ERROR, "config_error", "%s must be on or off", key);
+		return -1;
+	}
+	return 0;
+}
+
 /* PF_LOG_LEVEL (debug, info, warn, error) and PF_LOG_REQUESTS (on, off):
  * applied at once, so that what follows logs at the chosen level. */
 static int
@@ -252,7 +270,10 @@ config_load(struct app_config *cfg)
 	    string_setting(&fv, "PF_LISTEN", "", cfg->listen_address,
 	    sizeof(cfg->listen_address)) != 0 ||
 	    allow_setting(&fv, cfg) != 0 ||
-	    pooling_setting(&fv, cfg) != 0)
+	    pooling_setting(&fv, cfg) != 0 ||
+	    on_off_setting(&fv, "PF_METRICS", true, &cfg->metrics) != 0 ||
+	    int_setting(&fv, "PF_METRICS_REFRESH_SECONDS", 15, 1, 3600, 10,
+	    &cfg->metrics_refresh_seconds) != 0)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {

@@ -23,6 +23,8 @@ struct app_config {
 	char socket_group[64];                /* PF_SOCKET_GROUP: group given the socket (nginx's), optional */
 	int statement_timeout_ms;             /* PF_STATEMENT_TIMEOUT_MS (default 5000) */
 	int drain_seconds;                    /* PF_DRAIN_SECONDS: SIGTERM grace (default 10) */
+	bool metrics;                         /* PF_METRICS: on (default) or off */
+	int metrics_refresh_seconds;          /* PF_METRICS_REFRESH_SECONDS: business gauges' age at most (default 15) */
 };
 
 /* Loads the configuration. On failure prints why (never a secret) to

@@ -10,6 +10,7 @@
 #include "handler.h"
 #include "idempotency.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
 
@@ -307,8 +308,11 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		keep = err == PF_OK || idem.answered || (is_business_error(err) && idem.stored);
 		if (keep) {
 			enum pf_error commit_err = db_commit(ctx->db);
-			if (commit_err == PF_OK)
+			if (commit_err == PF_OK) {
+				if (idem.answered)
+					metrics_idempotent_replay();
 				return;
+			}
 			err = commit_err;
 		} else {
 			db_rollback(ctx->db);
@@ -391,6 +395,7 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
 	db->round_trips = 0;
+	metrics_request_started();
 	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
 		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
@@ -401,6 +406,9 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 	}
 	write_response(fr, &res, req.request_id);
 	log_request(&req, &res, route, started_us, db->round_trips);
+	metrics_request_finished(route != NULL ? (int)(route - app_routes) : -1,
+	    res.status ? res.status : 500, monotonic_us() - started_us);
+	metrics_add_db(&db->counters);
 	log_set_request_id(NULL);
 	http_response_clear(&res);
 	http_request_clear(&req);

@@ -26,6 +26,9 @@ extern const size_t app_route_count;
 
 /* handlers_health.c */
 enum pf_error handle_healthz(struct handler_ctx *ctx);
+/* handlers_metrics.c */
+enum pf_error handle_metrics(struct handler_ctx *ctx);
+enum pf_error handle_readyz(struct handler_ctx *ctx);
 /* handlers_account.c */
 enum pf_error handle_account_get(struct handler_ctx *ctx);
 enum pf_error handle_account_get_unlocked(struct handler_ctx *ctx);

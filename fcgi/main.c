@@ -29,6 +29,8 @@
 #include "db.h"
 #include "dispatch.h"
 #include "log.h"
+#include "metrics.h"
+#include "handler.h"
 #include <libpq-fe.h>
 
 #ifndef PACKAGE_VERSION
@@ -375,6 +377,10 @@ main(void)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (metrics_init(cfg.metrics, cfg.metrics_refresh_seconds, app_route_count) != 0) {
+		log_message(LOG_ERROR, "start_failed", "cannot make the shared metrics");
+		return 2;
+	}
 	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
@@ -388,6 +394,7 @@ main(void)
 				continue;
 			log_worker_ended(pid, status, !stop_requested);
 			if (!stop_requested) {
+				metrics_worker_restart();
 				sleep_ms(RESTART_PAUSE_MS);
 				workers[i] = worker_spawn(listen_fd, &cfg);
 			}

@@ -6,6 +6,9 @@ const struct field_spec no_fields[] = {{NULL, 0, false, 0, 0, NULL}};
 
 const struct route app_routes[] = {
 	{"GET", "/healthz", ROUTE_ROLE_PUBLIC, handle_healthz, NULL, NULL},
+	/* nginx serves these two on the internal listener only */
+	{"GET", "/readyz", ROUTE_ROLE_PUBLIC, handle_readyz, NULL, NULL},
+	{"GET", "/metrics", ROUTE_ROLE_PUBLIC, handle_metrics, NULL, NULL},
 	{"GET", "/api/v1/account", AUTH_ROLE_USER, handle_account_get, NULL,
 	    handle_account_get_unlocked},
 	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, handle_subscription_cancel,

@@ -4,6 +4,7 @@
 #include "sql_account.h"
 #include "sql_billing.h"
 #include "sql_idempotency.h"
+#include "sql_metrics.h"
 #include "sql_refund.h"
 #include "sql_task.h"
 
@@ -13,5 +14,6 @@ const struct db_catalog *const db_catalogs[] = {
 	&sql_refund_catalog,
 	&sql_task_catalog,
 	&sql_billing_catalog,
+	&sql_metrics_catalog,
 	NULL,
 };

@@ -29,6 +29,8 @@ export PF_PG_FSYNC=off
 # and expect the other to keep serving, and two processes sharing the
 # listening socket is the harder case for the connection sets
 export PF_PROCESSES=${PF_PROCESSES:-2} PF_THREADS=${PF_THREADS:-4}
+# the app reads its business gauges at most once a second (test_metrics.py)
+export PF_METRICS_REFRESH_SECONDS=${PF_METRICS_REFRESH_SECONDS:-1}
 # every client of the suite is 127.0.0.1, and its fault tests' load peaks
 # at about 6,000 requests a second: nginx's request rate per address is
 # raised for it (test_slow_clients.py lowers it again to check it); the
@@ -36,6 +38,8 @@ export PF_PROCESSES=${PF_PROCESSES:-2} PF_THREADS=${PF_THREADS:-4}
 export PF_NGINX_REQ_PER_ADDR=${PF_NGINX_REQ_PER_ADDR:-100000} PF_NGINX_REQ_BURST=${PF_NGINX_REQ_BURST:-100000}
 passed=0
 failed=0
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
 
 count() { # adds the "N passed, M failed" of the last such line in $1
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
@@ -90,7 +94,9 @@ if "$src/scripts/stack" up >"$out" 2>&1; then
 		run_test_binary "$t"
 	done
 	# shellcheck disable=SC2086
-	python3 "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
+	# Debian's interpreter: the suite imports Debian's python3-* modules
+	# (scripts/packages' test list), which another python3 on PATH lacks
+	"$python" "$src/tests/e2e/run.py" ${PF_E2E_FILTER:-} 2>&1 | tee "$out"
 	count "$out"
 	"$src/scripts/stack" stop-app >/dev/null 2>&1
 	# memory errors the app reported while serving the suite (ASan/UBSan in

@@ -12,6 +12,25 @@ _secret_file = os.environ.get("PF_JWT_SECRET_FILE", "/tmp/personaforge-stack/jwt
 SECRET = open(_secret_file, "rb").read().strip()
 
 
+# What the suite sent that no log may hold (tests/e2e/test_zzz_log_hygiene.py):
+# every bearer token, and the customers' free text (refund descriptions,
+# cancellation comments, support notes).
+SENT_TOKENS = set()
+SENT_FREE_TEXT = set()
+FREE_TEXT_FIELDS = ("description", "comment", "note")
+
+
+def remember_sent(headers, body):
+    auth = headers.get("Authorization", "")
+    if auth.startswith("Bearer ") and len(auth) > 7:
+        SENT_TOKENS.add(auth[7:])
+    if isinstance(body, dict):
+        for key in FREE_TEXT_FIELDS:
+            value = body.get(key)
+            if isinstance(value, str) and len(value.strip()) >= 8:
+                SENT_FREE_TEXT.add(value)
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -71,6 +90,7 @@ def request(method, path, tok=None, body=None, raw=None, headers=None, base=None
     if tok is not None:
         h["Authorization"] = f"Bearer {tok}"
     data = raw
+    remember_sent(h, body)
     if body is not None:
         data = json.dumps(body).encode()
     if data is not None and content_type is not None and "Content-Type" not in h:
