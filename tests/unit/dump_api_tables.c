@@ -1,0 +1,86 @@
+/* dump_api_tables.c: prints the service's real route table and field tables
+ * as JSON on stdout, for tests/e2e/test_openapi.py to compare with
+ * openapi/personaforge.json:
+ *
+ *   {"routes": [{"method", "path", "role": "user"|"support"|"service"|"public",
+ *                "body": "none"|"empty"|"fields",
+ *                "fields": [{"name", "type": "string"|"text"|"integer"|"enum"|"time",
+ *                            "required", "min", "max", "values"?}]}]}
+ *
+ * body "none": no body is read (GET, DELETE); "empty": a body may be sent but
+ * takes no field ({} at most); "fields": validated against "fields".
+ * min/max bound the length of "string"/"text" (Unicode characters) and the
+ * value of "integer"; they mean nothing for "enum" and "time".
+ *
+ * The tables live in fcgi/routes.c and the handlers' files for now, so this
+ * program links the handlers' objects (see Makefile.am); when they move into
+ * their own compilation unit, only the includes, the two names below and
+ * the link line change. */
+#include <stdio.h>
+#include <jansson.h>
+#include "handler.h"
+
+#define API_ROUTES app_routes
+#define API_ROUTE_COUNT_VALUE app_route_count
+
+static const char *
+field_type_name(enum field_type type)
+{
+	switch (type) {
+	case FIELD_STRING: return "string";
+	case FIELD_TEXT: return "text";
+	case FIELD_INTEGER: return "integer";
+	case FIELD_ENUM: return "enum";
+	case FIELD_TIME: return "time";
+	}
+	return "unknown";
+}
+
+static json_t *
+fields_json(const struct field_spec *fields)
+{
+	json_t *list = json_array();
+	size_t i, n = json_fields_count(fields);
+
+	for (i = 0; i < n; i++) {
+		const struct field_spec *f = &fields[i];
+		json_t *one = json_pack("{s:s, s:s, s:b, s:I, s:I}", "name", f->name,
+		    "type", field_type_name(f->type), "required", f->required,
+		    "min", (json_int_t)f->min, "max", (json_int_t)f->max);
+
+		if (f->type == FIELD_ENUM) {
+			json_t *values = json_array();
+			for (const char *const *v = f->values; *v != NULL; v++)
+				json_array_append_new(values, json_string(*v));
+			json_object_set_new(one, "values", values);
+		}
+		json_array_append_new(list, one);
+	}
+	return list;
+}
+
+int
+main(void)
+{
+	json_t *routes = json_array(), *out;
+	size_t i;
+
+	for (i = 0; i < API_ROUTE_COUNT_VALUE; i++) {
+		const struct route *r = &API_ROUTES[i];
+		const char *body = r->fields == NULL ? "none" :
+		    json_fields_count(r->fields) == 0 ? "empty" : "fields";
+
+		json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:s, s:o}",
+		    "method", r->method, "path", r->pattern,
+		    "role", r->role == ROUTE_ROLE_PUBLIC ? "public" :
+			auth_role_name((enum auth_role)r->role),
+		    "body", body,
+		    "fields", r->fields == NULL ? json_array() : fields_json(r->fields)));
+	}
+	out = json_pack("{s:o}", "routes", routes);
+	if (out == NULL || json_dumpf(out, stdout, JSON_INDENT(1)) != 0)
+		return 1;
+	putchar('\n');
+	json_decref(out);
+	return 0;
+}
