@@ -1,7 +1,7 @@
 """harness.py: what every end-to-end test uses: real HTTP to the stack's
 nginx (public and internal listeners), tokens signed like the auth server's,
 and read-only SQL for checking what the database holds afterwards."""
-import base64, hashlib, hmac, http.client, json, os, subprocess, time, uuid
+import base64, hashlib, hmac, http.client, json, os, subprocess, threading, time, uuid
 
 PUBLIC = os.environ.get("PF_PUBLIC_URL", "http://127.0.0.1:8080")
 INTERNAL = os.environ.get("PF_INTERNAL_URL", "http://127.0.0.1:8081")
@@ -81,6 +81,27 @@ class Response:
         return f"<{self.status} {self.raw[:300]!r}>"
 
 
+# Every response request() receives is appended to this file (one JSON line:
+# method, path, status, content_type, headers (those the document promises:
+# Allow, Retry-After, WWW-Authenticate), body); test_zzz_openapi_responses.py,
+# the suite's last test, validates each against openapi/personaforge.json.
+RESPONSE_LOG = os.path.join(os.environ["PF_STACK_DIR"], "e2e-responses.jsonl") \
+    if os.environ.get("PF_STACK_DIR") else None
+_response_log_lock = threading.Lock()
+
+
+def record_response(method, path, status, headers, body):
+    if RESPONSE_LOG is None:
+        return
+    line = json.dumps({"method": method, "path": path, "status": status,
+                       "content_type": headers.get("content-type"),
+                       "headers": {h: headers[h] for h in ("allow", "retry-after", "www-authenticate")
+                                   if h in headers},
+                       "body": body.decode("utf-8", "backslashreplace")}) + "\n"
+    with _response_log_lock, open(RESPONSE_LOG, "a", encoding="utf-8") as f:
+        f.write(line)
+
+
 def request(method, path, tok=None, body=None, raw=None, headers=None, base=None,
             content_type="application/json"):
     base = base or (INTERNAL if path.startswith("/api/v1/internal/") else PUBLIC)
@@ -100,6 +121,7 @@ def request(method, path, tok=None, body=None, raw=None, headers=None, base=None
     payload = r.read()
     hdrs = {k.lower(): v for k, v in r.getheaders()}
     conn.close()
+    record_response(method, path, r.status, hdrs, payload)
     return Response(r.status, hdrs, payload)
 
 
