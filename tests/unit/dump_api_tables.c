@@ -13,15 +13,34 @@
  * value of "integer"; they mean nothing for "enum" and "time".
  *
  * The tables live in fcgi/routes.c and the handlers' files for now, so this
- * program links the handlers' objects (see Makefile.am); when they move into
- * their own compilation unit, only the includes, the two names below and
- * the link line change. */
+ * program links the handlers' objects (see Makefile.am). When they move into
+ * a unit of their own (lib/api_routes.c and lib/api_fields.c on branch
+ * h-tables), only the block below and the link line change: include
+ * "api_routes.h" and "api_fields.h" instead of "handler.h", make ROUTES
+ * api_routes and ROUTE_COUNT API_ROUTE_COUNT, read the body kind from
+ * r->body (ROUTE_BODY_NONE / _EMPTY / _FIELDS) and the field count from
+ * r->field_count, and link lib/libpfcore.a alone. */
 #include <stdio.h>
 #include <jansson.h>
-#include "handler.h"
 
-#define API_ROUTES app_routes
-#define API_ROUTE_COUNT_VALUE app_route_count
+/* --- where the tables are: the only part that knows ---------------------- */
+#include "handler.h"
+#define ROUTES app_routes
+#define ROUTE_COUNT app_route_count
+
+/* "none": no body is read; "empty": {} at most; "fields": validated */
+static const char *
+route_body_kind(const struct route *r)
+{
+	return r->fields == NULL ? "none" : json_fields_count(r->fields) == 0 ? "empty" : "fields";
+}
+
+static size_t
+route_field_count(const struct route *r)
+{
+	return r->fields == NULL ? 0 : json_fields_count(r->fields);
+}
+/* ------------------------------------------------------------------------- */
 
 static const char *
 field_type_name(enum field_type type)
@@ -37,10 +56,10 @@ field_type_name(enum field_type type)
 }
 
 static json_t *
-fields_json(const struct field_spec *fields)
+fields_json(const struct field_spec *fields, size_t n)
 {
 	json_t *list = json_array();
-	size_t i, n = json_fields_count(fields);
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct field_spec *f = &fields[i];
@@ -65,17 +84,15 @@ main(void)
 	json_t *routes = json_array(), *out;
 	size_t i;
 
-	for (i = 0; i < API_ROUTE_COUNT_VALUE; i++) {
-		const struct route *r = &API_ROUTES[i];
-		const char *body = r->fields == NULL ? "none" :
-		    json_fields_count(r->fields) == 0 ? "empty" : "fields";
+	for (i = 0; i < ROUTE_COUNT; i++) {
+		const struct route *r = &ROUTES[i];
 
 		json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:s, s:o}",
 		    "method", r->method, "path", r->pattern,
 		    "role", r->role == ROUTE_ROLE_PUBLIC ? "public" :
 			auth_role_name((enum auth_role)r->role),
-		    "body", body,
-		    "fields", r->fields == NULL ? json_array() : fields_json(r->fields)));
+		    "body", route_body_kind(r),
+		    "fields", fields_json(r->fields, route_field_count(r))));
 	}
 	out = json_pack("{s:o}", "routes", routes);
 	if (out == NULL || json_dumpf(out, stdout, JSON_INDENT(1)) != 0)
