@@ -19,9 +19,13 @@
  * "api_routes.h" and "api_fields.h" instead of "handler.h", make ROUTES
  * api_routes and ROUTE_COUNT API_ROUTE_COUNT, read the body kind from
  * r->body (ROUTE_BODY_NONE / _EMPTY / _FIELDS) and the field count from
- * r->field_count, and link lib/libpfcore.a alone. */
+ * r->field_count, and link the libraries alone ($(TEST_LDADD), no fcgi/
+ * objects). Checked against h-tables at c5ec171: the same JSON but for the
+ * plan fields' maximum (PLAN_NAME_MAX, 32 there, 64 here). */
 #include <stdio.h>
 #include <jansson.h>
+#include "auth_jwt.h"
+#include "json_fields.h"
 
 /* --- where the tables are: the only part that knows ---------------------- */
 #include "handler.h"
