@@ -95,7 +95,7 @@ def record_response(method, path, status, headers, body):
         return
     line = json.dumps({"method": method, "path": path, "status": status,
                        "content_type": headers.get("content-type"),
-                       "headers": {h: headers[h] for h in ("allow", "retry-after", "www-authenticate")
+                       "headers": {h: headers[h] for h in ("allow", "retry-after", "www-authenticate", "x-request-id")
                                    if h in headers},
                        "body": body.decode("utf-8", "backslashreplace")}) + "\n"
     with _response_log_lock, open(RESPONSE_LOG, "a", encoding="utf-8") as f:
