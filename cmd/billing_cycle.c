@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "account.h"
 #include "db.h"
 #include "pf_time.h"
@@ -38,6 +39,7 @@
 #define CYCLE_LOCK_PAUSE_MS 200    /* before the first such pass; doubles each pass */
 #define CYCLE_STEPS_MAX 100000     /* a rollover loop longer than this is a corrupt row */
 #define CYCLE_USERS_MAX 10000      /* --user arguments */
+#define CYCLE_PATH_MAX 1024        /* --metrics-file */
 
 enum exit_status {
 	EXIT_DONE = 0,
@@ -53,6 +55,7 @@ struct cycle_options {
 	bool dry_run;
 	bool verbose;
 	char *only_users;          /* text[] literal of --user ids, or NULL for everyone */
+	const char *metrics_file;  /* --metrics-file, or NULL */
 };
 
 struct step_counts {
@@ -106,7 +109,9 @@ usage(FILE *f)
 	    "  --batch N        users listed per query (default %d)\n"
 	    "  --user ID        only this user (repeatable)\n"
 	    "  --dry-run        do everything, report it, then roll each user back\n"
-	    "  --verbose        one line per user changed, on stderr\n",
+	    "  --verbose        one line per user changed, on stderr\n"
+	    "  --metrics-file P also write the summary to P in Prometheus' text format\n"
+	    "                   (for node_exporter's textfile collector; replaced atomically)\n",
 	    CYCLE_DEFAULT_CONNINFO, CYCLE_DEFAULT_BATCH);
 }
 
@@ -190,6 +195,13 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 			}
 		} else if (strcmp(arg, "--database") == 0) {
 			opt->conninfo = value;
+		} else if (strcmp(arg, "--metrics-file") == 0) {
+			if (value[0] == '\0' || strlen(value) > CYCLE_PATH_MAX) {
+				fprintf(stderr, "pf-billing-cycle: --metrics-file: a path of 1 to %d bytes\n",
+				    CYCLE_PATH_MAX);
+				return EXIT_USAGE;
+			}
+			opt->metrics_file = value;
 		} else if (strcmp(arg, "--batch") == 0) {
 			if (parse_long(value, 1, CYCLE_BATCH_MAX, &opt->batch) != 0) {
 				fprintf(stderr, "pf-billing-cycle: --batch: 1 to %d\n", CYCLE_BATCH_MAX);
@@ -507,6 +519,67 @@ purge_idempotency_keys(struct db *db)
 	PQclear(res);
 }
 
+/* The summary for node_exporter's textfile collector: written to a
+ * temporary file beside path, then renamed over it, so the collector never
+ * reads half a file. Returns 0 or -1. */
+static int
+write_metrics_file(const struct cycle_options *opt, const struct cycle_summary *sum, int exit_status)
+{
+	char tmp[CYCLE_PATH_MAX + 16];
+	struct timespec ts;
+	FILE *f = NULL;
+	int ret = -1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", opt->metrics_file) >= (int)sizeof(tmp))
+		return -1;
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(f,
+	    "# HELP pf_billing_cycle_users Users of the last run, by outcome.\n"
+	    "# TYPE pf_billing_cycle_users gauge\n"
+	    "pf_billing_cycle_users{outcome=\"examined\"} %ld\n"
+	    "pf_billing_cycle_users{outcome=\"up_to_date\"} %ld\n"
+	    "pf_billing_cycle_users{outcome=\"skipped_locked\"} %ld\n"
+	    "pf_billing_cycle_users{outcome=\"error\"} %ld\n"
+	    "# HELP pf_billing_cycle_steps Period steps the last run applied, by kind.\n"
+	    "# TYPE pf_billing_cycle_steps gauge\n"
+	    "pf_billing_cycle_steps{kind=\"renewed\"} %ld\n"
+	    "pf_billing_cycle_steps{kind=\"plan_changed\"} %ld\n"
+	    "pf_billing_cycle_steps{kind=\"ended\"} %ld\n"
+	    "# HELP pf_billing_cycle_dry_run Whether the last run was a dry run.\n"
+	    "# TYPE pf_billing_cycle_dry_run gauge\n"
+	    "pf_billing_cycle_dry_run %d\n"
+	    "# HELP pf_billing_cycle_exit_status The last run's exit status (0: everything done).\n"
+	    "# TYPE pf_billing_cycle_exit_status gauge\n"
+	    "pf_billing_cycle_exit_status %d\n"
+	    "# HELP pf_billing_cycle_last_run_timestamp_seconds When the last run ended.\n"
+	    "# TYPE pf_billing_cycle_last_run_timestamp_seconds gauge\n"
+	    "pf_billing_cycle_last_run_timestamp_seconds %lld\n",
+	    sum->examined, sum->up_to_date, sum->skipped_locked, sum->errors,
+	    sum->steps.renewed, sum->steps.plans_changed, sum->steps.ended,
+	    opt->dry_run ? 1 : 0, exit_status, (long long)ts.tv_sec);
+	if (ferror(f))
+		goto out;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, opt->metrics_file) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (ret != 0) {
+		fprintf(stderr, "pf-billing-cycle: cannot write %s\n", opt->metrics_file);
+		unlink(tmp);
+	}
+	return ret;
+}
+
 static void
 print_summary(const struct cycle_options *opt, const struct cycle_summary *sum)
 {
@@ -568,6 +641,8 @@ main(int argc, char **argv)
 	if (stop_requested)
 		fprintf(stderr, "pf-billing-cycle: interrupted; the next run resumes\n");
 	print_summary(&opt, &sum);
+	if (opt.metrics_file != NULL && write_metrics_file(&opt, &sum, ret) != 0 && ret == 0)
+		ret = EXIT_USAGE;
 out:
 	db_close(&db);
 	user_list_free(&locked);

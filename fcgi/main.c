@@ -361,15 +361,20 @@ main(void)
 		return 2;
 	json_object_seed(0); /* seed jansson's hash once, before any thread */
 	if (FCGX_Init() != 0)
-		return 2;
+		goto refused;
 	if (connection_set_check_reader() != 0) {
 		log_message(LOG_ERROR, "start_failed", "libfcgi does not read through the app's "
 		    "OS_Read (fcgi/connection_set.c); requests could not be bounded");
-		return 2;
+		goto refused;
 	}
 	listen_fd = cfg.listen_address[0] != '\0' ? tcp_listen_open(&cfg) : socket_open(&cfg);
 	if (listen_fd < 0)
-		return 2;
+		goto refused;
+	if (metrics_init(cfg.metrics, cfg.metrics_refresh_seconds, app_route_count) != 0) {
+		log_message(LOG_ERROR, "start_failed", "cannot make the shared metrics");
+		close(listen_fd);
+		goto refused;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
@@ -377,10 +382,6 @@ main(void)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (metrics_init(cfg.metrics, cfg.metrics_refresh_seconds, app_route_count) != 0) {
-		log_message(LOG_ERROR, "start_failed", "cannot make the shared metrics");
-		return 2;
-	}
 	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
@@ -435,4 +436,7 @@ main(void)
 	config_free(&cfg);
 	log_message(LOG_INFO, "stopped", "pf-account stopped");
 	return 0;
+refused:
+	config_free(&cfg);      /* what a refused start read: the key among it */
+	return 2;
 }

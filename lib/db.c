@@ -167,6 +167,16 @@ session_prepare(struct db *db)
 	return PF_OK;
 }
 
+/* libpq's notices (a WARNING, the FATAL a backend sends when it is
+ * terminated between statements) would go to stderr as plain text: they go
+ * to the log as JSON lines instead. */
+static void
+notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	log_db_failure(LOG_WARN, "db_notice", "a notice from the server", message);
+}
+
 enum pf_error
 db_ensure(struct db *db)
 {
@@ -187,6 +197,7 @@ db_ensure(struct db *db)
 		db_close(db);
 		return PF_ERR_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
 	err = session_prepare(db);
 	if (err != PF_OK) {
 		db_close(db);

@@ -336,3 +336,28 @@ def test_bad_arguments_and_unreachable_database_exit_non_zero():
     p = subprocess.run(command(database="host=127.0.0.1 port=1 dbname=none connect_timeout=2"),
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 3 and "cannot reach the database" in p.stderr, p
+
+
+def test_metrics_file_holds_the_summary_for_the_textfile_collector():
+    import tempfile
+    from prometheus_client.parser import text_string_to_metric_families
+    uid, anchor, end = due_subscription("pro")
+    path = os.path.join(tempfile.mkdtemp(prefix="pf-cycle-metrics-"), "pf_billing_cycle.prom")
+    p = subprocess.run(command(end, [uid], ["--metrics-file", path]), capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    summary = parse_summary(p.stdout)
+    values = {}
+    for family in text_string_to_metric_families(open(path).read()):
+        for s in family.samples:
+            values[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    assert values[("pf_billing_cycle_users", (("outcome", "examined"),))] == summary["examined"] == 1
+    assert values[("pf_billing_cycle_steps", (("kind", "renewed"),))] == summary["renewed"] == 1
+    assert values[("pf_billing_cycle_exit_status", ())] == 0
+    assert values[("pf_billing_cycle_dry_run", ())] == 0
+    assert abs(values[("pf_billing_cycle_last_run_timestamp_seconds", ())] - time.time()) < 120
+    assert not os.path.exists(path + ".tmp")
+    # a path that cannot be written is an error, with the summary still printed
+    p = subprocess.run(command(end, [uid], ["--metrics-file", "/nonexistent-dir/x.prom"]),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "cannot write" in p.stderr and parse_summary(p.stdout)
