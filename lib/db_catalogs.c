@@ -5,6 +5,7 @@
 #include "sql_billing.h"
 #include "sql_idempotency.h"
 #include "sql_metrics.h"
+#include "sql_mail.h"
 #include "sql_refund.h"
 #include "sql_task.h"
 
@@ -15,5 +16,6 @@ const struct db_catalog *const db_catalogs[] = {
 	&sql_task_catalog,
 	&sql_billing_catalog,
 	&sql_metrics_catalog,
+	&sql_mail_catalog,
 	NULL,
 };
