@@ -5,6 +5,8 @@
 #include <string.h>
 #include "config.h"
 #include "log.h"
+#include "mail_text.h"
+#include "policy_refund.h"
 
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_KEY_FILE_MAX (64 * 1024)
@@ -321,4 +323,127 @@ config_free(struct app_config *cfg)
 	}
 	cfg->auth.key = NULL;
 	cfg->auth.key_len = 0;
+}
+
+/* The SMTP password: a file, so it is never in the environment or the
+ * process list. One trailing newline is editor noise. */
+static int
+read_password_file(const char *path, char **out)
+{
+	char buf[1025];
+	FILE *f = fopen(path, "r");
+	size_t n;
+	int ret = -1;
+
+	if (f == NULL) {
+		log_messagef(LOG_ERROR, "config_error", "cannot open PF_SMTP_PASSWORD_FILE: %s", strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	if (n == 0 || n == sizeof(buf)) {
+		log_messagef(LOG_ERROR, "config_error", "PF_SMTP_PASSWORD_FILE is empty or larger than 1 KiB");
+		goto out;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	*out = strdup(buf);
+	ret = *out != NULL ? 0 : -1;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	fclose(f);
+	return ret;
+}
+
+static int
+bool_setting(const struct file_values *fv, const char *key, int def, int *out)
+{
+	const char *text = lookup(fv, key);
+
+	*out = def;
+	if (text == NULL)
+		return 0;
+	if (strcmp(text, "yes") == 0 || strcmp(text, "1") == 0)
+		*out = 1;
+	else if (strcmp(text, "no") == 0 || strcmp(text, "0") == 0)
+		*out = 0;
+	else {
+		log_messagef(LOG_ERROR, "config_error", "%s must be yes or no", key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load_mail(struct mail_config *cfg, const char *templates_default)
+{
+	struct file_values fv = {0};
+	const char *path = getenv("PF_CONFIG");
+	const char *password_file;
+	char display[128], address[MAIL_ADDRESS_MAX + 1];
+	int ret = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (path != NULL && path[0] != '\0' && file_values_read(path, &fv) != 0)
+		goto out;
+	if (string_setting(&fv, "PF_DATABASE", "dbname=personaforge", cfg->database,
+	    sizeof(cfg->database)) != 0 ||
+	    int_setting(&fv, "PF_STATEMENT_TIMEOUT_MS", 5000, 100, 600000, 10,
+	    &cfg->statement_timeout_ms) != 0 ||
+	    string_setting(&fv, "PF_SMTP_URL", NULL, cfg->smtp_url, sizeof(cfg->smtp_url)) != 0 ||
+	    string_setting(&fv, "PF_SMTP_USER", "", cfg->smtp_user, sizeof(cfg->smtp_user)) != 0 ||
+	    bool_setting(&fv, "PF_SMTP_STARTTLS", 1, &cfg->smtp_starttls) != 0 ||
+	    int_setting(&fv, "PF_SMTP_TIMEOUT_SECONDS", 30, 1, 300, 10,
+	    &cfg->smtp_timeout_seconds) != 0 ||
+	    string_setting(&fv, "PF_MAIL_FROM", NULL, cfg->mail_from, sizeof(cfg->mail_from)) != 0 ||
+	    string_setting(&fv, "PF_SUPPORT_EMAIL", REFUND_SUPPORT_EMAIL, cfg->support_email,
+	    sizeof(cfg->support_email)) != 0 ||
+	    string_setting(&fv, "PF_MAIL_TEMPLATES", templates_default, cfg->templates_dir,
+	    sizeof(cfg->templates_dir)) != 0 ||
+	    int_setting(&fv, "PF_MAIL_SWEEP_SECONDS", 60, 1, 3600, 10, &cfg->sweep_seconds) != 0 ||
+	    int_setting(&fv, "PF_MAIL_MAX_ATTEMPTS", 24, 1, 1000, 10, &cfg->max_attempts) != 0 ||
+	    int_setting(&fv, "PF_MAIL_BACKOFF_BASE_SECONDS", 60, 1, 86400, 10,
+	    &cfg->backoff_base_seconds) != 0 ||
+	    int_setting(&fv, "PF_MAIL_BACKOFF_MAX_SECONDS", 3600, 1, 7 * 86400, 10,
+	    &cfg->backoff_max_seconds) != 0 ||
+	    int_setting(&fv, "PF_MAIL_RETENTION_DAYS", 30, 1, 3650, 10, &cfg->retention_days) != 0)
+		goto out;
+	if (strncmp(cfg->smtp_url, "smtp://", 7) != 0 && strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
+		log_messagef(LOG_ERROR, "config_error", "PF_SMTP_URL must start with smtp:// or smtps://");
+		goto out;
+	}
+	/* checked here so that no header can be made of them later */
+	if (mail_from_parse(cfg->mail_from, display, sizeof(display), address,
+	    sizeof(address)) != 0) {
+		log_messagef(LOG_ERROR, "config_error", "PF_MAIL_FROM must be an address or \"Name <address>\"");
+		goto out;
+	}
+	if (!mail_address_valid(cfg->support_email)) {
+		log_messagef(LOG_ERROR, "config_error", "PF_SUPPORT_EMAIL is not an address");
+		goto out;
+	}
+	password_file = lookup(&fv, "PF_SMTP_PASSWORD_FILE");
+	if (password_file != NULL && password_file[0] != '\0' &&
+	    read_password_file(password_file, &cfg->smtp_password) != 0)
+		goto out;
+	if ((cfg->smtp_user[0] != '\0') != (cfg->smtp_password != NULL)) {
+		log_messagef(LOG_ERROR, "config_error", "PF_SMTP_USER and PF_SMTP_PASSWORD_FILE go together");
+		goto out;
+	}
+	ret = 0;
+out:
+	file_values_free(&fv);
+	if (ret != 0)
+		config_free_mail(cfg);
+	return ret;
+}
+
+void
+config_free_mail(struct mail_config *cfg)
+{
+	if (cfg->smtp_password != NULL) {
+		explicit_bzero(cfg->smtp_password, strlen(cfg->smtp_password));
+		free(cfg->smtp_password);
+	}
+	cfg->smtp_password = NULL;
 }

@@ -27,6 +27,34 @@ struct app_config {
 	int metrics_refresh_seconds;          /* PF_METRICS_REFRESH_SECONDS: business gauges' age at most (default 15) */
 };
 
+/* The mailer's (cmd/mailer.c) settings: the same PF_CONFIG file and
+ * environment as the app's, its own keys beside PF_DATABASE. */
+struct mail_config {
+	char database[CONFIG_CONNINFO_MAX];   /* PF_DATABASE */
+	int statement_timeout_ms;             /* PF_STATEMENT_TIMEOUT_MS (default 5000) */
+	char smtp_url[CONFIG_PATH_MAX];       /* PF_SMTP_URL: smtp://host[:port] or smtps://host[:port] */
+	char smtp_user[256];                  /* PF_SMTP_USER: AUTH user, optional */
+	char *smtp_password;                  /* from PF_SMTP_PASSWORD_FILE; owned, wiped; NULL without AUTH */
+	int smtp_starttls;                    /* PF_SMTP_STARTTLS: smtp:// requires STARTTLS (default 1) */
+	int smtp_timeout_seconds;             /* PF_SMTP_TIMEOUT_SECONDS: one SMTP transaction (default 30) */
+	char mail_from[CONFIG_PATH_MAX];      /* PF_MAIL_FROM: "Name <address>" or an address */
+	char support_email[256];              /* PF_SUPPORT_EMAIL (default support@personaforge.xyz) */
+	char templates_dir[CONFIG_PATH_MAX];  /* PF_MAIL_TEMPLATES (default: the installed mail/) */
+	int sweep_seconds;                    /* PF_MAIL_SWEEP_SECONDS: look without a notification (default 60) */
+	int max_attempts;                     /* PF_MAIL_MAX_ATTEMPTS: temporary failures before giving up (default 24) */
+	int backoff_base_seconds;             /* PF_MAIL_BACKOFF_BASE_SECONDS (default 60) */
+	int backoff_max_seconds;              /* PF_MAIL_BACKOFF_MAX_SECONDS (default 3600) */
+	int retention_days;                   /* PF_MAIL_RETENTION_DAYS: delivered rows kept (default 30) */
+};
+
+/* Loads the mailer's configuration; templates_default is the directory
+ * used when PF_MAIL_TEMPLATES is not set. On failure prints why (never a
+ * secret) to stderr and returns -1. */
+int config_load_mail(struct mail_config *cfg, const char *templates_default);
+
+/* Wipes and frees the SMTP password. */
+void config_free_mail(struct mail_config *cfg);
+
 /* Loads the configuration. On failure prints why (never a secret) to
  * stderr and returns -1. */
 int config_load(struct app_config *cfg);
