@@ -1,0 +1,68 @@
+"""smtp_sink.py: the e2e suite's SMTP server, a real one (Debian's
+python3-aiosmtpd), run as its own process so a test can stop and start it
+like a mail relay going down and coming back. Each accepted message is one
+JSON file in --dir (envelope sender, recipients, the bytes as base64),
+written atomically, named in arrival order.
+
+  smtp_sink.py --port N --dir D [--reject REGEX] [--tempfail REGEX] [--data-delay S]
+
+--reject answers 550 to a recipient matching REGEX, --tempfail 451;
+--data-delay holds each DATA reply for S seconds (a slow relay). Prints
+"ready" once it accepts connections; SIGTERM stops it."""
+import argparse, asyncio, base64, itertools, json, os, re, signal, sys, threading, time
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, args):
+        self.args = args
+        self.seq = itertools.count()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.args.reject and re.search(self.args.reject, address):
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if self.args.tempfail and re.search(self.args.tempfail, address):
+            return "451 4.3.0 <%s>: try again later" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.args.data_delay:
+            await asyncio.sleep(self.args.data_delay)
+        with self.lock:
+            n = next(self.seq)
+        record = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                  "data": base64.b64encode(envelope.original_content or envelope.content).decode()}
+        name = "%020d-%06d.json" % (time.time_ns(), n)
+        tmp = os.path.join(self.args.dir, "." + name)
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(self.args.dir, name))
+        return "250 2.0.0 accepted"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--reject")
+    p.add_argument("--tempfail")
+    p.add_argument("--data-delay", type=float, default=0)
+    args = p.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    controller = Controller(Sink(args), hostname="127.0.0.1", port=args.port,
+                            decode_data=False)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print("ready", flush=True)
+    while not stop.wait(0.2):
+        pass
+    controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
