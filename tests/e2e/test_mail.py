@@ -271,3 +271,57 @@ def test_mail_header_injection_is_refused_or_neutralised():
     forged = outbox_rows(uid)[-1]
     assert forged[3] and forged[6] == "no usable address", forged
     assert "no usable address" in p.stderr
+
+
+def test_mail_daemon_is_woken_by_the_insert_not_the_sweep():
+    drain()
+    with SmtpSink() as sink:
+        conf = config(sink.port, PF_MAIL_SWEEP_SECONDS=3600)
+        daemon = start_daemon(conf)
+        try:
+            time.sleep(1.5)                               # idle, listening, sweep an hour away
+            uid, tok = user(plan="pro")
+            started = time.time()
+            wait_until(lambda: sink.to(f"{uid}@example.com"), 10, step=0.05,
+                       what="the mail of a row inserted while the mailer slept")
+            assert time.time() - started < 5
+            cancel(tok)
+            wait_until(lambda: len(sink.to(f"{uid}@example.com")) == 2, 10, step=0.05,
+                       what="the second notification")
+        finally:
+            rc, log = stop_daemon(daemon)
+            os.unlink(conf)
+        assert rc == 0, log
+
+
+def test_mail_delivered_rows_past_retention_are_deleted():
+    drain()
+    old_uid, old_tok = user(plan="pro")
+    new_uid, new_tok = user(plan="pro")
+    with SmtpSink() as sink:
+        conf = config(sink.port, PF_MAIL_RETENTION_DAYS=30)
+        run_once(conf, rc=0)
+        assert all(r[2] for r in outbox_rows(old_uid) + outbox_rows(new_uid))
+        # the purge reads delivered_at; age one user's rows past 30 days
+        sql("UPDATE outbox SET delivered_at = now() - interval '31 days' WHERE user_id = :'p1'"
+            " RETURNING id", old_uid)
+        p = run_once(conf, rc=0)
+        os.unlink(conf)
+    assert outbox_rows(old_uid) == [], p.stderr
+    assert len(outbox_rows(new_uid)) == 1
+    assert "deleted" in p.stderr and "delivered rows older than 30 days" in p.stderr
+
+
+def test_mail_configuration_that_could_inject_a_header_is_refused():
+    with SmtpSink() as sink:
+        conf = config(sink.port)
+        for key, value in (("PF_MAIL_FROM", "PersonaForge\r\nBcc: victim@example.com <a@example.com>"),
+                           ("PF_MAIL_FROM", "a@example.com\nBcc: victim@example.com"),
+                           ("PF_SUPPORT_EMAIL", "support@example.com\r\nBcc: victim@example.com"),
+                           ("PF_SMTP_URL", "http://127.0.0.1:1")):
+            env = mailer_env(conf)
+            env[key] = value
+            p = subprocess.run([MAILER, "--once"], env=env, capture_output=True, text=True, timeout=30)
+            assert p.returncode == 2 and key in p.stderr, (key, p.returncode, p.stderr)
+        os.unlink(conf)
+        assert sink.messages() == []
