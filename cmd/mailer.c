@@ -360,7 +360,8 @@ record_done(struct mailer *m, const char *id, pf_time now, bool last, bool given
 	params[3] = given_up ? "1" : "0";
 	params[4] = error;
 	params[5] = attempted ? "1" : "0";
-	return db_exec(&m->db, &sql_mail_catalog, SQL_MAIL_MESSAGE_DONE, params, NULL);
+	/* travels with the COMMIT: one round trip after the send */
+	return db_defer(&m->db, &sql_mail_catalog, SQL_MAIL_MESSAGE_DONE, params);
 }
 
 static enum pf_error
@@ -370,7 +371,7 @@ record_retry(struct mailer *m, const char *id, pf_time at, const char *error)
 	const char *params[3] = {id, at_text, error};
 
 	snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
-	return db_exec(&m->db, &sql_mail_catalog, SQL_MAIL_RETRY_LATER, params, NULL);
+	return db_defer(&m->db, &sql_mail_catalog, SQL_MAIL_RETRY_LATER, params);
 }
 
 static uint32_t
@@ -461,11 +462,12 @@ deliver_claimed(struct mailer *m, const PGresult *res, pf_time now)
 		    " retry in %ld s: %s\n", id, event, index + 1, count, failures + 1,
 		    m->cfg.max_attempts, delay, why);
 	} else {
+		char raw[sizeof(why)];
 		if (sent != SEND_PERMANENT)
-			snprintf(why, sizeof(why), "gave up after %d attempts: %s", failures + 1, err);
+			snprintf(raw, sizeof(raw), "gave up after %d attempts: %s", failures + 1, err);
 		else
-			snprintf(why, sizeof(why), "%s", err);
-		error_text(why, sizeof(why), why);
+			snprintf(raw, sizeof(raw), "%s", err);
+		error_text(why, sizeof(why), raw);
 		dberr = record_done(m, id, now, last, true, why, attempted);
 		m->counts.given_up++;
 		fprintf(stderr, "pf-mailer: outbox %s %s message %d/%d: FAILED (given up): %s\n", id,
@@ -511,18 +513,24 @@ out:
 	return step;
 }
 
-/* Seconds until the earliest delayed row is due (capped at cap). */
+/* Seconds until the earliest delayed row is due (1..cap). A row already
+ * due but not claimed is locked by another mailer, which goes on with its
+ * user's mail itself: it is no reason to wake early. */
 static long
 seconds_to_next_retry(struct mailer *m, long cap)
 {
+	char now_text[24];
+	const char *params[1] = {now_text};
 	PGresult *res = NULL;
+	long long now = (long long)time(NULL);
 	long wait = cap;
 
-	if (db_exec(&m->db, &sql_mail_catalog, SQL_MAIL_NEXT_RETRY, NULL, &res) == PF_OK &&
+	snprintf(now_text, sizeof(now_text), "%lld", now);
+	if (db_exec(&m->db, &sql_mail_catalog, SQL_MAIL_NEXT_RETRY, params, &res) == PF_OK &&
 	    !db_is_null(res, 0, "next_at")) {
-		long long at = db_int(res, 0, "next_at") - (long long)time(NULL);
+		long long at = db_int(res, 0, "next_at") - now;
 		if (at < wait)
-			wait = at < 0 ? 0 : (long)at;
+			wait = at < 1 ? 1 : (long)at;
 	}
 	PQclear(res);
 	return wait;

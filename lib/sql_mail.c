@@ -43,8 +43,8 @@ static const struct db_statement statements[SQL_MAIL__MAX] = {
 	    "UPDATE outbox SET attempts = attempts + 1, failures = failures + 1,"
 	    " next_attempt_at = to_timestamp($2), last_error = $3 WHERE id = $1", 3},
 	[SQL_MAIL_NEXT_RETRY] = {
-	    "SELECT extract(epoch FROM min(next_attempt_at))::bigint AS next_at FROM outbox"
-	    " WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at IS NOT NULL", 0},
+	    "SELECT ceil(extract(epoch FROM min(next_attempt_at)))::bigint AS next_at FROM outbox"
+	    " WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at > to_timestamp($1)", 1},
 	/* in batches, so a large backlog never holds one long transaction */
 	[SQL_MAIL_PURGE] = {
 	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
