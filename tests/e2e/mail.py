@@ -73,7 +73,7 @@ class Received:
 class SmtpSink:
     """The SMTP server on a fixed port, startable and stoppable."""
 
-    def __init__(self, port=None, reject=None, tempfail=None, data_delay=0):
+    def __init__(self, port=None, reject=None, tempfail=None, data_delay=0, auth=None):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="pf-mail-")
         self.args = []
@@ -83,6 +83,8 @@ class SmtpSink:
             self.args += ["--tempfail", tempfail]
         if data_delay:
             self.args += ["--data-delay", str(data_delay)]
+        if auth:
+            self.args += ["--auth", auth]
         self.proc = None
 
     def start(self):

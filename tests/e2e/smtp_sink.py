@@ -5,13 +5,16 @@ JSON file in --dir (envelope sender, recipients, the bytes as base64),
 written atomically, named in arrival order.
 
   smtp_sink.py --port N --dir D [--reject REGEX] [--tempfail REGEX] [--data-delay S]
+               [--auth USER:PASSWORD]
 
 --reject answers 550 to a recipient matching REGEX, --tempfail 451;
---data-delay holds each DATA reply for S seconds (a slow relay). Prints
+--data-delay holds each DATA reply for S seconds (a slow relay); --auth requires SMTP AUTH with these credentials
+(offered without TLS: the tests' relay is plain). Prints
 "ready" once it accepts connections; SIGTERM stops it."""
 import argparse, asyncio, base64, itertools, json, os, re, signal, sys, threading, time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -50,10 +53,21 @@ def main():
     p.add_argument("--reject")
     p.add_argument("--tempfail")
     p.add_argument("--data-delay", type=float, default=0)
+    p.add_argument("--auth")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
+    auth = {}
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = (isinstance(data, LoginPassword) and data.login == user.encode()
+                  and data.password == password.encode())
+            return AuthResult(success=ok, handled=False)
+
+        auth = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
     controller = Controller(Sink(args), hostname="127.0.0.1", port=args.port,
-                            decode_data=False)
+                            decode_data=False, **auth)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

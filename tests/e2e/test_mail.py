@@ -5,7 +5,7 @@ mid-batch, header injection.
 
 Each test first sends what the rest of the suite left in the outbox (to a
 throwaway server), then looks only at its own users' mail."""
-import signal, subprocess, time
+import signal, subprocess, tempfile, time
 from mail import *
 from billing import user, first_charge, refund
 
@@ -325,3 +325,36 @@ def test_mail_configuration_that_could_inject_a_header_is_refused():
             assert p.returncode == 2 and key in p.stderr, (key, p.returncode, p.stderr)
         os.unlink(conf)
         assert sink.messages() == []
+
+
+def test_mail_smtp_auth_from_the_configuration_and_starttls_required_by_default():
+    drain()
+    uid, _ = user(plan="pro")
+    address = f"{uid}@example.com"
+    secret = tempfile.NamedTemporaryFile("w", suffix=".password", delete=False)
+    secret.write("s3cret-pass\n")                     # a trailing newline is editor noise
+    secret.close()
+    wrong = tempfile.NamedTemporaryFile("w", suffix=".password", delete=False)
+    wrong.write("not-it\n")
+    wrong.close()
+    with SmtpSink(auth="mailer:s3cret-pass") as sink:
+        # smtp:// without PF_SMTP_STARTTLS=no: a server without STARTTLS gets nothing
+        conf = config(sink.port, PF_SMTP_STARTTLS="yes")
+        p = run_once(conf, rc=1)
+        os.unlink(conf)
+        assert "STARTTLS" in p.stderr or "SSL" in p.stderr, p.stderr
+        assert sink.messages() == [] and not outbox_rows(uid)[0][2]
+        # refused credentials: mail waits (temporary), it is not given up
+        conf = config(sink.port, PF_SMTP_USER="mailer", PF_SMTP_PASSWORD_FILE=wrong.name)
+        p = run_once(conf, rc=1)
+        os.unlink(conf)
+        row = outbox_rows(uid)[0]
+        assert not row[2] and not row[3] and "535" in row[6], (row, p.stderr)
+        assert "not-it" not in p.stderr
+        conf = config(sink.port, PF_SMTP_USER="mailer", PF_SMTP_PASSWORD_FILE=secret.name)
+        wait_until(lambda: (run_once(conf), outbox_rows(uid)[0][2])[1], 15, step=0.5,
+                   what="delivery with the right password")
+        os.unlink(conf)
+        assert len(sink.to(address)) == 1
+    os.unlink(secret.name)
+    os.unlink(wrong.name)
