@@ -641,7 +641,7 @@ mail_amount_words(long long minor_units, const char *currency,
 		{"JPY", "\xc2\xa5", 0},
 	};
 	const char *symbol = NULL;
-	char digits[32], grouped[48];
+	char digits[24], grouped[32];   /* 19 digits and 6 commas at most */
 	int exponent = 2, i, n, g = 0;
 	long long major, minor = 0;
 
