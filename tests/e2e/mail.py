@@ -172,13 +172,18 @@ def stop_daemon(proc, sig=signal.SIGTERM):
     return rc, proc.log.read()
 
 
-def drain(port_sink=None):
-    """Sends whatever the rest of the suite left in the outbox, so that a
+def drain():
+    """Sends whatever the rest of the suite left in the outbox, rows waiting
+    out a backoff included (at most 2 s in these configurations), so that a
     test's runs see only its own rows (to a sink of its own)."""
+    all_pending = lambda: int(sql_value(
+        "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"))
     with SmtpSink() as sink:
         conf = config(sink.port)
         try:
             run_once(conf, timeout=600)
+            wait_until(lambda: run_once(conf) and all_pending() == 0, 30, step=0.5,
+                       what="the outbox left by earlier tests to drain")
         finally:
             os.unlink(conf)
 

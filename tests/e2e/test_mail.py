@@ -344,6 +344,7 @@ def test_mail_smtp_auth_from_the_configuration_and_starttls_required_by_default(
         os.unlink(conf)
         assert "STARTTLS" in p.stderr or "SSL" in p.stderr, p.stderr
         assert sink.messages() == [] and not outbox_rows(uid)[0][2]
+        time.sleep(2.1)                                # the backoff (at most 2 s here)
         # refused credentials: mail waits (temporary), it is not given up
         conf = config(sink.port, PF_SMTP_USER="mailer", PF_SMTP_PASSWORD_FILE=wrong.name)
         p = run_once(conf, rc=1)
