@@ -21,9 +21,12 @@ ALTER TABLE outbox ADD COLUMN failed_at timestamptz;
 COMMENT ON COLUMN outbox.failed_at IS 'When the mailer finished the row with at least one message given up; such a row is never tried again.';
 ALTER TABLE outbox ADD CONSTRAINT outbox_finished_once CHECK (delivered_at IS NULL OR failed_at IS NULL);
 
--- the mailer's claim: the oldest pending row of each user (its earlier
--- rows delivered or failed), so a user's mail leaves in id order and one
--- user's retries never hold back another's
+-- the mailer's claim walks pending rows in id order (failed rows, which
+-- stay for inspection, are not in it) and checks each against its user's
+-- older pending rows, so a user's mail leaves in id order and one user's
+-- retries never hold back another's
+CREATE INDEX outbox_pending ON outbox (id)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
 CREATE INDEX outbox_pending_by_user ON outbox (user_id, id)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
 -- the retention sweep deletes delivered rows oldest first
