@@ -359,3 +359,32 @@ def test_mail_smtp_auth_from_the_configuration_and_starttls_required_by_default(
         assert len(sink.to(address)) == 1
     os.unlink(secret.name)
     os.unlink(wrong.name)
+
+
+def test_mail_a_users_later_mail_waits_for_a_retried_row_then_goes():
+    drain()
+    uid, tok = user(plan="pro")
+    address = f"{uid}@example.com"
+    contact = f"later-{uid}@example.org"
+    rr = expect(refund(tok, charge_id=first_charge(tok)["id"], reason="billing_error",
+                       email=contact), 201).json
+    cancel(tok)
+    started, received, cancelled = outbox_rows(uid)
+    other, other_tok = user(plan="pro")
+    with SmtpSink(tempfail=r"^later-") as sink:
+        conf = config(sink.port, PF_MAIL_MAX_ATTEMPTS=2)
+        run_once(conf, rc=1)
+        # the acknowledgement waits out its backoff; the cancellation,
+        # younger, waits behind it; another user's mail does not
+        assert [m.outbox_id for m in sink.to(address)] == [(started[0], 0)]
+        assert outbox_rows(uid)[2][2:5] == (False, False, 0)
+        assert len(sink.to(f"{other}@example.com")) == 1
+        wait_until(lambda: (run_once(conf), outbox_rows(uid)[2][2])[1], 20, step=0.5,
+                   what="the cancellation mail once the row ahead of it is finished")
+        os.unlink(conf)
+        order = [m.outbox_id for m in sink.messages() if m.outbox_id[0] in (received[0], cancelled[0])]
+        assert sink.to(contact) == []
+    # given up after 2 attempts, support still told, then the cancellation
+    assert order == [(received[0], 1), (cancelled[0], 0)], order
+    row = outbox_rows(uid)[1]
+    assert row[3] and not row[2] and row[5] == 2 and "gave up after 2 attempts" in row[6], row
