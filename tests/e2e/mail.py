@@ -73,7 +73,8 @@ class Received:
 class SmtpSink:
     """The SMTP server on a fixed port, startable and stoppable."""
 
-    def __init__(self, port=None, reject=None, tempfail=None, data_delay=0, auth=None):
+    def __init__(self, port=None, reject=None, tempfail=None, data_delay=0, auth=None,
+                 reply_delay=0):
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="pf-mail-")
         self.args = []
@@ -85,6 +86,8 @@ class SmtpSink:
             self.args += ["--data-delay", str(data_delay)]
         if auth:
             self.args += ["--auth", auth]
+        if reply_delay:
+            self.args += ["--reply-delay", str(reply_delay)]
         self.proc = None
 
     def start(self):

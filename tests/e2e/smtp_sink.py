@@ -5,10 +5,13 @@ JSON file in --dir (envelope sender, recipients, the bytes as base64),
 written atomically, named in arrival order.
 
   smtp_sink.py --port N --dir D [--reject REGEX] [--tempfail REGEX] [--data-delay S]
-               [--auth USER:PASSWORD]
+               [--auth USER:PASSWORD] [--reply-delay S]
 
 --reject answers 550 to a recipient matching REGEX, --tempfail 451;
---data-delay holds each DATA reply for S seconds (a slow relay); --auth requires SMTP AUTH with these credentials
+--data-delay holds each DATA reply for S seconds (a slow relay);
+--reply-delay stores the message first, then holds the reply (a client
+that dies meanwhile leaves a message the server has and it never saw
+accepted); --auth requires SMTP AUTH with these credentials
 (offered without TLS: the tests' relay is plain). Prints
 "ready" once it accepts connections; SIGTERM stops it."""
 import argparse, asyncio, base64, itertools, json, os, re, signal, sys, threading, time
@@ -34,6 +37,12 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         if self.args.data_delay:
             await asyncio.sleep(self.args.data_delay)
+        self.store(envelope)
+        if self.args.reply_delay:
+            await asyncio.sleep(self.args.reply_delay)
+        return "250 2.0.0 accepted"
+
+    def store(self, envelope):
         with self.lock:
             n = next(self.seq)
         record = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
@@ -43,7 +52,6 @@ class Sink:
         with open(tmp, "w") as f:
             json.dump(record, f)
         os.rename(tmp, os.path.join(self.args.dir, name))
-        return "250 2.0.0 accepted"
 
 
 def main():
@@ -54,6 +62,7 @@ def main():
     p.add_argument("--tempfail")
     p.add_argument("--data-delay", type=float, default=0)
     p.add_argument("--auth")
+    p.add_argument("--reply-delay", type=float, default=0)
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     auth = {}

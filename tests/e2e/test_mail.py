@@ -388,3 +388,30 @@ def test_mail_a_users_later_mail_waits_for_a_retried_row_then_goes():
     assert order == [(received[0], 1), (cancelled[0], 0)], order
     row = outbox_rows(uid)[1]
     assert row[3] and not row[2] and row[5] == 2 and "gave up after 2 attempts" in row[6], row
+
+
+def test_mail_crash_after_the_server_accepted_resends_that_message_only_and_identically():
+    drain()
+    uid, tok = user(plan="pro")
+    cancel(tok)
+    address = f"{uid}@example.com"
+    with SmtpSink(reply_delay=3) as sink:
+        conf = config(sink.port)
+        daemon = start_daemon(conf)
+        # the server has stored the first message and holds its reply:
+        # the mailer dies before it could record anything
+        wait_until(lambda: sink.to(address), 15, step=0.05, what="the first message stored")
+        stop_daemon(daemon, signal.SIGKILL)
+        first = outbox_rows(uid)[0]
+        assert not first[2] and first[4] == 0, first          # nothing recorded
+        daemon = start_daemon(conf)
+        try:
+            wait_until(lambda: pending([uid]) == 0, 30, what="the restarted mailer")
+        finally:
+            rc, log = stop_daemon(daemon)
+            os.unlink(conf)
+        mails = sink.to(address)
+    ids = [m.outbox_id for m in mails]
+    assert ids == [(first[0], 0), (first[0], 0), (outbox_rows(uid)[1][0], 0)], ids
+    assert mails[0].raw == mails[1].raw                       # the same message, same Message-ID
+    assert outbox_rows(uid)[0][2:5] == (True, False, 1)
