@@ -138,7 +138,7 @@ def test_mail_smtp_down_then_up_delivers_everything_once():
     finally:
         if daemon.poll() is None:
             stop_daemon(daemon)
-        sink.stop()
+        sink.__exit__(None, None, None)      # stops it and removes its directory
         os.unlink(conf)
 
 
