@@ -8,7 +8,7 @@
 /* The newest migration in sql/migrations/: /readyz is ready only when the
  * database has it (tests/e2e/test_metrics.py checks that it names the
  * newest file, so a new migration cannot be forgotten here). */
-#define SCHEMA_VERSION_EXPECTED "002_refunds"
+#define SCHEMA_VERSION_EXPECTED "003_outbox_delivery"
 
 enum sql_metrics_stmt {
 	SQL_METRICS_GAUGES,
