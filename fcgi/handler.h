@@ -32,6 +32,7 @@ enum pf_error handle_readyz(struct handler_ctx *ctx);
 /* handlers_account.c */
 enum pf_error handle_account_get(struct handler_ctx *ctx);
 enum pf_error handle_account_get_unlocked(struct handler_ctx *ctx);
+enum pf_error handle_plans_get(struct handler_ctx *ctx);
 /* handlers_subscription.c */
 enum pf_error handle_subscription_cancel(struct handler_ctx *ctx);
 enum pf_error handle_subscription_resume(struct handler_ctx *ctx);

@@ -11,6 +11,9 @@ const struct route app_routes[] = {
 	{"GET", "/metrics", ROUTE_ROLE_PUBLIC, handle_metrics, NULL, NULL},
 	{"GET", "/api/v1/account", AUTH_ROLE_USER, handle_account_get, NULL,
 	    handle_account_get_unlocked},
+	/* not in the contract: the plans, for the account page's downgrade
+	 * choices; one read that needs no transaction */
+	{"GET", "/api/v1/plans", AUTH_ROLE_USER, handle_plans_get, NULL, handle_plans_get},
 	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, handle_subscription_cancel,
 	    cancel_fields, NULL},
 	{"POST", "/api/v1/subscription/resume", AUTH_ROLE_USER, handle_subscription_resume,

@@ -94,6 +94,10 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	    " VALUES (to_timestamp($8), $9, $10, $11, $12, $13::jsonb, $14::jsonb))"
 	    " INSERT INTO outbox (created_at, user_id, event, payload)"
 	    " SELECT to_timestamp($8), $12, $15::text, $16::jsonb WHERE $15::text IS NOT NULL", 16},
+	/* the plans table as operators keep it, for the account page's
+	 * downgrade choices: the page never hard-codes plan names */
+	[SQL_PLANS_LIST] = {
+	    "SELECT name, rank, price_cents, currency, included_credits FROM plans ORDER BY rank", 0},
 };
 
 const struct db_catalog sql_account_catalog = {"a", statements, SQL_ACCOUNT__MAX};
