@@ -204,6 +204,19 @@ allow_setting(const struct file_values *fv, struct app_config *cfg)
 	return 0;
 }
 
+/* PF_CORS_ORIGINS: exact origins a browser may call the API from (cors.h). */
+static int
+cors_setting(const struct file_values *fv, struct app_config *cfg)
+{
+	const char *error = NULL;
+
+	if (cors_parse(lookup(fv, "PF_CORS_ORIGINS"), &cfg->cors, &error) != 0) {
+		fprintf(stderr, "config: PF_CORS_ORIGINS: %s\n", error);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 read_key_file(const char *path, struct auth_config *auth)
 {
@@ -275,7 +288,8 @@ config_load(struct app_config *cfg)
 	    pooling_setting(&fv, cfg) != 0 ||
 	    on_off_setting(&fv, "PF_METRICS", true, &cfg->metrics) != 0 ||
 	    int_setting(&fv, "PF_METRICS_REFRESH_SECONDS", 15, 1, 3600, 10,
-	    &cfg->metrics_refresh_seconds) != 0)
+	    &cfg->metrics_refresh_seconds) != 0 ||
+	    cors_setting(&fv, cfg) != 0)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {

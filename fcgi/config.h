@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "auth_jwt.h"
+#include "cors.h"
 #include "peer_allow.h"
 
 #define CONFIG_PATH_MAX 512
@@ -25,6 +26,7 @@ struct app_config {
 	int drain_seconds;                    /* PF_DRAIN_SECONDS: SIGTERM grace (default 10) */
 	bool metrics;                         /* PF_METRICS: on (default) or off */
 	int metrics_refresh_seconds;          /* PF_METRICS_REFRESH_SECONDS: business gauges' age at most (default 15) */
+	struct cors_config cors;              /* PF_CORS_ORIGINS: origins allowed cross-origin (default none) */
 };
 
 /* The mailer's (cmd/mailer.c) settings: the same PF_CONFIG file and

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include "cors.h"
 #include "dispatch.h"
 #include "handler.h"
 #include "idempotency.h"
@@ -20,6 +21,7 @@ status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 402: return "Payment Required";
@@ -36,20 +38,31 @@ status_text(int status)
 }
 
 /* Writes status, headers and body. Headers are formatted with snprintf:
- * libfcgi's own printf does not know every conversion (%zu among them). */
+ * libfcgi's own printf does not know every conversion (%zu among them).
+ * extra: more header lines (CORS), "" for none. A 204 has no body. */
 static void
-write_response(FCGX_Request *fr, const struct http_response *res, const char *request_id)
+write_response(FCGX_Request *fr, const struct http_response *res, const char *request_id,
+    const char *extra)
 {
 	const char *content_type = "application/json";
-	char *body = http_render_body(res, &content_type);
-	size_t body_len = body ? strlen(body) : 0;
+	char *body = NULL;
+	size_t body_len;
 	int status = res->status ? res->status : 500;
-	char head[512];
+	char head[1536];
 	int n;
 
+	if (status == 204) {
+		n = snprintf(head, sizeof(head), "Status: 204 %s\r\nCache-Control: no-store\r\n"
+		    "X-Request-Id: %s\r\n%s\r\n", status_text(status), request_id, extra);
+		if (n > 0 && (size_t)n < sizeof(head))
+			FCGX_PutStr(head, n, fr->out);
+		return;
+	}
+	body = http_render_body(res, &content_type);
+	body_len = body ? strlen(body) : 0;
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
+	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s\r\n",
 	    status, status_text(status), content_type, request_id, body_len,
 	    status == 405 && res->allow[0] ? "Allow: " : "",
 	    status == 405 && res->allow[0] ? res->allow : "",
@@ -57,7 +70,7 @@ write_response(FCGX_Request *fr, const struct http_response *res, const char *re
 	    status != 401 ? "" : res->error == PF_ERR_UNAUTHENTICATED ?
 		"WWW-Authenticate: Bearer realm=\"personaforge\"\r\n" :
 		"WWW-Authenticate: Bearer realm=\"personaforge\", error=\"invalid_token\"\r\n",
-	    status == 503 ? "Retry-After: 2\r\n" : "");
+	    status == 503 ? "Retry-After: 2\r\n" : "", extra);
 	if (n > 0 && (size_t)n < sizeof(head))
 		FCGX_PutStr(head, n, fr->out);
 	if (body != NULL)
@@ -390,13 +403,29 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 	struct field_value values[ROUTE_FIELDS_MAX];
 	const struct route *route = NULL;
 	long long started_us = monotonic_us();
+	/* CORS (cors.h): NULL unless the Origin is one configured */
+	const char *origin = cors_match(&cfg->cors, FCGX_GetParam("HTTP_ORIGIN", fr->envp));
+	const char *preflight_method = FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD", fr->envp);
+	bool preflight = false;
+	char cors[1024];
 
 	memset(&req, 0, sizeof(req));
 	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
 	db->round_trips = 0;
 	metrics_request_started();
-	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
+	if (check_request(fr, cfg, &req, &res, &route, values) != PF_OK) {
+		/* A preflight is an OPTIONS no route has, on a known path (so it
+		 * got 405 and the path's methods), from an allowed origin: 204
+		 * with the methods. Anything else keeps today's answer. */
+		preflight = origin != NULL && res.error == PF_ERR_METHOD_NOT_ALLOWED &&
+		    req.method != NULL && strcmp(req.method, "OPTIONS") == 0 &&
+		    preflight_method != NULL && preflight_method[0] != '\0';
+		if (preflight) {
+			res.error = PF_OK;
+			res.status = 204;
+		}
+	} else {
 		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
 		    auth_role_name(req.identity.role);
@@ -404,7 +433,8 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 		if (!run_unlocked(&ctx, route))
 			run_in_transaction(&ctx, route);
 	}
-	write_response(fr, &res, req.request_id);
+	cors_headers(&cfg->cors, origin, preflight, res.allow, cors, sizeof(cors));
+	write_response(fr, &res, req.request_id, cors);
 	log_request(&req, &res, route, started_us, db->round_trips);
 	metrics_request_finished(route != NULL ? (int)(route - app_routes) : -1,
 	    res.status ? res.status : 500, monotonic_us() - started_us);
