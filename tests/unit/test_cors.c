@@ -94,5 +94,5 @@ main(void)
 	UNIT_EQ_INT(cors_parse("", &cfg, &error), 0);
 	UNIT_EQ_INT(cors_headers(&cfg, NULL, false, "", buf, sizeof(buf)), 0);
 	UNIT_EQ_STR(buf, "");
-	return UNIT_REPORT("cors");
+	return UNIT_REPORT("test_cors");
 }
