@@ -117,7 +117,8 @@ def test_browser_refund_pending_then_approved_by_support():
         assert "already open" in page.text(f"{row} .charge-refund")
         page.shot("account-refund-pending")
 
-    with browser() as page:
+        # the same browser tab, now support's: the fragment's token replaces
+        # the one the tab kept (one Chromium start instead of three)
         page.open("/support/", support_token())
         row = f'#queue tr[data-request-id="{request_id}"]'
         page.wait(lambda d: page.finds(row), "the request is not in the queue")
@@ -137,7 +138,6 @@ def test_browser_refund_pending_then_approved_by_support():
         page.wait_gone(row)
         page.shot("support-approved")
 
-    with browser() as page:
         page.open("/account/", tok)
         page.wait_text(f'#requests tr[data-request-id="{request_id}"] .request-status', "approved")
         assert "Refunded in full." in page.text(f'#requests tr[data-request-id="{request_id}"]')
