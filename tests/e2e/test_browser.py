@@ -3,7 +3,7 @@ stack: what a customer and a support agent do, each step kept as a
 screenshot (browser.ARTIFACTS). The API is asked afterwards to confirm what
 the pages showed is what the service holds."""
 import subprocess, time
-from browser import browser
+from browser import Keys, browser
 from billing import DAY, WINDOW, approve, charges, first_charge, pack, record_charge
 from harness import *
 
@@ -35,7 +35,7 @@ def test_browser_cancel_then_resume():
         assert sql_value("SELECT reason FROM cancellation_feedback WHERE user_id = :'p1'", uid) == "too_expensive"
         # keyboard: the resume button has the focus after the cancellation
         assert page.d.switch_to.active_element.get_attribute("id") == "resume"
-        page.find("#resume").click()
+        page.d.switch_to.active_element.send_keys(Keys.ENTER)
         page.wait_text("#renews-on", end[:10])
         page.shot("account-resumed")
     assert account_of(tok)["subscription"]["cancel_at_period_end"] is False
@@ -184,6 +184,30 @@ def test_browser_support_sees_overdue_denies_and_suspends():
                    for x in queue["refund_requests"])
     acct = account_of(tok)
     assert acct["user"]["status"] == "suspended" and acct["subscription"]["plan"] == "free"
+
+
+def test_browser_support_approves_part_of_a_charge():
+    uid, _ = subscribe(plan="studio")
+    tok = token(uid)
+    charge = first_charge(tok)
+    r = expect(post("/api/v1/refund-requests", tok, {"charge_id": charge["id"], "reason": "billing_error",
+                                                      "description": "Charged the old price."}), 201).json
+    with browser() as page:
+        page.open("/support/", support_token())
+        row = f'#queue tr[data-request-id="{r["id"]}"]'
+        page.wait(lambda d: page.finds(row), "the request is not in the queue")
+        page.find(f"{row} .review-button").click()
+        page.wait(lambda d: page.find("#approve-amount").is_displayed())
+        assert "$79.00" in page.text("#approve-amount-hint"), page.text("#approve-amount-hint")
+        page.find("#approve-amount").send_keys("12.50")
+        page.find("#approve-submit").click()
+        page.wait_text("#status", "Approved")
+        page.open("/account/", tok)
+        status = page.wait_text(f'#charges tr[data-charge-id="{charge["id"]}"] .charge-status', "partially refunded")
+        assert "$12.50" in status, status
+        page.shot("account-partly-refunded")
+    c = next(c for c in charges(tok) if c["id"] == charge["id"])
+    assert c["status"] == "partially_refunded" and c["refunded_cents"] == 1250, c
 
 
 def test_browser_errors_shown_from_problem_details():
