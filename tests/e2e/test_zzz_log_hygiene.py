@@ -26,7 +26,6 @@ def test_no_log_holds_a_token_a_secret_or_free_text():
     for name in LOGS:
         path = os.path.join(STACK_DIR, name)
         text = open(path, errors="replace").read()
-        assert text, f"{name} is empty"
         found = [(what, needle[:20]) for needle, what in needles.items() if needle and needle in text]
         assert not found, f"{name} holds {found[:5]}"
 
