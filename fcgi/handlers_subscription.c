@@ -81,7 +81,6 @@ handle_subscription_cancel(struct handler_ctx *ctx)
 {
 	struct account acct;
 	struct subscription_state next;
-	char end[PF_RFC3339_LEN];
 	enum pf_error err;
 
 	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
@@ -100,7 +99,6 @@ handle_subscription_cancel(struct handler_ctx *ctx)
 		if (err != PF_OK)
 			return err;
 	}
-	pf_time_format(acct.sub.period_end, end);
 	return answer_subscription(ctx, &acct);
 }
 
