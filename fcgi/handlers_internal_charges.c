@@ -116,6 +116,8 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	err = charge_record(ctx->db, &acct, &n, ctx->req->now, &ctx->actor, &charge);
 	if (err != PF_OK)
 		return err;
-	http_ok(ctx->res, 201, json_pack("{s:o}", "charge", charge_json(&charge)));
+	err = http_ok(ctx->res, 201, json_pack("{s:o}", "charge", charge_json(&charge)));
+	if (err != PF_OK)
+		return err;
 	return provider_event_record(ctx, provider_ref, endpoint);
 }

@@ -132,6 +132,8 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)
 		return err;
-	http_ok(ctx->res, 201, account_json(&acct));
+	err = http_ok(ctx->res, 201, account_json(&acct));
+	if (err != PF_OK)
+		return err;
 	return provider_event_record(ctx, provider_ref, endpoint);
 }

@@ -25,6 +25,11 @@ enum pf_error
 http_ok(struct http_response *res, int status, json_t *body)
 {
 	json_decref(res->json);
+	res->json = NULL;
+	/* a body json_pack could not build (out of memory) is no success: a
+	 * 200 would carry a problem body saying "ok" */
+	if (body == NULL)
+		return http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
 	res->json = body;
 	res->status = status;
 	res->error = PF_OK;

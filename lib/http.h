@@ -48,7 +48,8 @@ struct http_response {
 enum pf_error http_fail(struct http_response *res, enum pf_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Sets a success response, taking ownership of body. Returns PF_OK. */
+/* Sets a success response, taking ownership of body. Returns PF_OK; a NULL
+ * body (its json_pack ran out of memory) is a 500 and PF_ERR_INTERNAL. */
 enum pf_error http_ok(struct http_response *res, int status, json_t *body);
 
 /* Serialises the response body: problem+json for errors, JSON otherwise.

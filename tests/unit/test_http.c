@@ -210,6 +210,35 @@ test_fields(void)
 	UNIT_EQ_INT(json_fields_validate(NULL, fields, 5, v, NULL, 0) == PF_ERR_INVALID_REQUEST, 1);
 }
 
+/* A body that could not be built is a 500, not a 200 whose problem body
+ * says "ok". */
+static void
+test_ok_without_body(void)
+{
+	struct http_response res;
+	const char *content_type = NULL;
+	char *text;
+	json_t *doc;
+
+	memset(&res, 0, sizeof(res));
+	UNIT_EQ_INT(http_ok(&res, 200, NULL), PF_ERR_INTERNAL);
+	UNIT_EQ_INT(res.status, 500);
+	text = http_render_body(&res, &content_type);
+	doc = text ? json_loads(text, 0, NULL) : NULL;
+	UNIT_EQ_STR(content_type, "application/problem+json");
+	UNIT_EQ_STR(json_string_value(json_object_get(doc, "code")), "internal_error");
+	UNIT_EQ_INT(json_integer_value(json_object_get(doc, "status")), 500);
+	json_decref(doc);
+	free(text);
+	http_response_clear(&res);
+
+	/* and a body given replaces the one before */
+	UNIT_EQ_INT(http_ok(&res, 201, json_pack("{s:i}", "a", 1)), PF_OK);
+	UNIT_EQ_INT(res.status, 201);
+	UNIT_EQ_INT(res.error, PF_OK);
+	http_response_clear(&res);
+}
+
 int
 main(void)
 {
@@ -218,5 +247,6 @@ main(void)
 	test_query();
 	test_json_body();
 	test_fields();
+	test_ok_without_body();
 	return UNIT_REPORT("test_http");
 }
