@@ -11,53 +11,22 @@
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
 
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
-	}
-}
-
-/* Writes status, headers and body. Headers are formatted with snprintf:
- * libfcgi's own printf does not know every conversion (%zu among them). */
+/* Writes head and body. A head that does not fit its buffer is a bare 500
+ * without the body: a body without its head would reach nginx as a
+ * malformed answer (or be read as headers). */
 static void
 write_response(FCGX_Request *fr, const struct http_response *res)
 {
 	const char *content_type = "application/json";
 	char *body = http_render_body(res, &content_type);
 	size_t body_len = body ? strlen(body) : 0;
-	int status = res->status ? res->status : 500;
-	char head[512];
-	int n;
+	char head[HTTP_HEAD_MAX];
+	bool send_body;
+	size_t n;
 
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
-	    "Content-Length: %zu\r\n%s%s%s%s%s\r\n",
-	    status, status_text(status), content_type, body_len,
-	    status == 405 && res->allow[0] ? "Allow: " : "",
-	    status == 405 && res->allow[0] ? res->allow : "",
-	    status == 405 && res->allow[0] ? "\r\n" : "",
-	    status != 401 ? "" : res->error == PF_ERR_UNAUTHENTICATED ?
-		"WWW-Authenticate: Bearer realm=\"personaforge\"\r\n" :
-		"WWW-Authenticate: Bearer realm=\"personaforge\", error=\"invalid_token\"\r\n",
-	    status == 503 ? "Retry-After: 2\r\n" : "");
-	if (n > 0 && (size_t)n < sizeof(head))
-		FCGX_PutStr(head, n, fr->out);
-	if (body != NULL)
+	n = http_response_head(res, content_type, body_len, head, sizeof(head), &send_body);
+	FCGX_PutStr(head, (int)n, fr->out);
+	if (body != NULL && send_body)
 		FCGX_PutStr(body, (int)body_len, fr->out);
 	free(body);
 }

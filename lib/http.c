@@ -72,6 +72,55 @@ http_render_body(const struct http_response *res, const char **content_type)
 	return text;
 }
 
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Formatted with snprintf: libfcgi's own printf does not know every
+ * conversion (%zu among them). */
+size_t
+http_response_head(const struct http_response *res, const char *content_type, size_t body_len,
+    char *buf, size_t len, bool *send_body)
+{
+	static const char fallback[] = "Status: 500 Internal Server Error\r\n"
+	    "Cache-Control: no-store\r\nContent-Length: 0\r\n\r\n";
+	int status = res->status ? res->status : 500;
+	bool allow = status == 405 && res->allow[0] != '\0';
+	int n;
+
+	n = snprintf(buf, len,
+	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+	    "Content-Length: %zu\r\n%s%s%s%s%s\r\n",
+	    status, status_text(status), content_type, body_len,
+	    allow ? "Allow: " : "", allow ? res->allow : "", allow ? "\r\n" : "",
+	    status != 401 ? "" : res->error == PF_ERR_UNAUTHENTICATED ?
+		"WWW-Authenticate: Bearer realm=\"personaforge\"\r\n" :
+		"WWW-Authenticate: Bearer realm=\"personaforge\", error=\"invalid_token\"\r\n",
+	    status == 503 ? "Retry-After: 2\r\n" : "");
+	*send_body = n > 0 && (size_t)n < len;
+	if (*send_body)
+		return (size_t)n;
+	n = snprintf(buf, len, "%s", fallback);
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
 void
 http_request_clear(struct http_request *req)
 {

@@ -17,6 +17,7 @@
 #define HTTP_DETAIL_MAX 512
 #define HTTP_JSON_DEPTH_MAX 16
 #define HTTP_IDEMPOTENCY_KEY_MAX 255
+#define HTTP_HEAD_MAX 512        /* status line and headers of an answer */
 
 struct http_request {
 	const char *method;          /* borrowed from the FastCGI environment */
@@ -55,6 +56,14 @@ enum pf_error http_ok(struct http_response *res, int status, json_t *body);
 /* Serialises the response body: problem+json for errors, JSON otherwise.
  * Returns a new string (free()) and sets *content_type (static). */
 char *http_render_body(const struct http_response *res, const char **content_type);
+
+/* The CGI head of res (Status, Content-Type, Content-Length of body_len,
+ * Cache-Control, and Allow, WWW-Authenticate or Retry-After where its status
+ * needs one) in buf, ending with the blank line. Returns its length. When it
+ * does not fit len bytes, buf holds a bare 500 head with Content-Length 0
+ * instead and *send_body is false: the body must not be sent. */
+size_t http_response_head(const struct http_response *res, const char *content_type,
+    size_t body_len, char *buf, size_t len, bool *send_body);
 
 /* Frees what the request and response own and resets them. */
 void http_request_clear(struct http_request *req);

@@ -1,5 +1,6 @@
 /* test_http.c: the router, path and query parsing, the JSON body rules and
  * the field-table validator. */
+#include <stdio.h>
 #include <stdlib.h>
 #include "http.h"
 #include "json_fields.h"
@@ -239,6 +240,40 @@ test_ok_without_body(void)
 	http_response_clear(&res);
 }
 
+static void
+test_response_head(void)
+{
+	struct http_response res;
+	char head[HTTP_HEAD_MAX], long_type[HTTP_HEAD_MAX + 8];
+	bool send_body = false;
+	size_t n;
+
+	memset(&res, 0, sizeof(res));
+	res.status = 405;
+	snprintf(res.allow, sizeof(res.allow), "GET, POST");
+	n = http_response_head(&res, "application/problem+json", 12, head, sizeof(head), &send_body);
+	UNIT_CHECK(send_body);
+	UNIT_EQ_INT(n, strlen(head));
+	UNIT_EQ_STR(head, "Status: 405 Method Not Allowed\r\n"
+	    "Content-Type: application/problem+json\r\nCache-Control: no-store\r\n"
+	    "Content-Length: 12\r\nAllow: GET, POST\r\n\r\n");
+
+	res.status = 503;
+	n = http_response_head(&res, "application/problem+json", 0, head, sizeof(head), &send_body);
+	UNIT_CHECK(send_body && strstr(head, "Retry-After: 2\r\n") != NULL);
+
+	/* a head that does not fit: a bare 500, and the body is not sent
+	 * (before, the body went out alone and nginx read it as headers) */
+	res.status = 200;
+	memset(long_type, 'a', sizeof(long_type) - 1);
+	long_type[sizeof(long_type) - 1] = '\0';
+	n = http_response_head(&res, long_type, 2, head, sizeof(head), &send_body);
+	UNIT_CHECK(!send_body);
+	UNIT_EQ_INT(n, strlen(head));
+	UNIT_EQ_STR(head, "Status: 500 Internal Server Error\r\n"
+	    "Cache-Control: no-store\r\nContent-Length: 0\r\n\r\n");
+}
+
 int
 main(void)
 {
@@ -248,5 +283,6 @@ main(void)
 	test_json_body();
 	test_fields();
 	test_ok_without_body();
+	test_response_head();
 	return UNIT_REPORT("test_http");
 }
