@@ -325,7 +325,7 @@ http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
 		/* 2^63 is well-formed JSON that jansson cannot hold as an integer:
 		 * a value out of range for its field, not malformed JSON, provided
 		 * the rest of the text parses */
-		if (strstr(error.text, "too big") != NULL &&
+		if (json_error_code(&error) == json_error_numeric_overflow &&
 		    (as_real = json_loadb(req->body, req->body_len, flags | JSON_DECODE_INT_AS_REAL,
 		    &again)) != NULL) {
 			bool object = json_is_object(as_real);

@@ -137,6 +137,9 @@ test_json_body(void)
 	UNIT_EQ_INT(parse("{\"a\":9223372036854775808"), PF_ERR_INVALID_JSON);
 	UNIT_EQ_INT(parse("{\"a\":9223372036854775808,\"a\":1}"), PF_ERR_INVALID_JSON);
 	UNIT_EQ_INT(parse("[9223372036854775808]"), PF_ERR_INVALID_REQUEST);
+	/* a real beyond a double is malformed for us, not "out of range" */
+	UNIT_EQ_INT(parse("{\"a\":1e400}"), PF_ERR_INVALID_JSON);
+	UNIT_EQ_INT(parse("{\"a\":-9223372036854775809}"), PF_ERR_INVALID_REQUEST);
 	for (i = 0; i < 17; i++)
 		deep[i] = '[';
 	deep[0] = '{';
