@@ -90,7 +90,6 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
     struct http_response *res, const struct route **route, struct field_value *values)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-	char raw_path[HTTP_PATH_MAX + 1];
 	char detail[HTTP_DETAIL_MAX];
 	enum pf_error err;
 	long declared;
@@ -106,8 +105,7 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
 	path_len = strcspn(uri, "?");
 	if (path_len > HTTP_PATH_MAX ||
-	    (memcpy(raw_path, uri, path_len), raw_path[path_len] = '\0',
-	    http_path_decode(raw_path, req->path, sizeof(req->path)) != 0))
+	    http_path_decode(uri, path_len, req->path, sizeof(req->path)) != 0)
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
 
 	switch (route_match(app_routes, app_route_count, req->method, req->path, route,

@@ -163,7 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (path_len <= HTTP_PATH_MAX) {
 		memcpy(raw_path, uri, path_len);
 		raw_path[path_len] = '\0';
-		if (http_path_decode(raw_path, path, sizeof(path)) == 0) {
+		if (http_path_decode(uri, path_len, path, sizeof(path)) == 0) {
 			FUZZ_ASSERT(strlen(path) <= path_len);
 			FUZZ_ASSERT(!has_control(path));
 			FUZZ_ASSERT(!has_dot_segment(path) || path[0] != '/');

@@ -148,46 +148,21 @@ hex_value(int c)
 	return -1;
 }
 
-int
-http_path_decode(const char *src, char *dst, size_t dstlen)
-{
-	size_t out = 0;
+enum percent_mode { PERCENT_PATH, PERCENT_QUERY };
 
-	for (; *src != '\0'; src++) {
-		int c = (unsigned char)*src;
-		if (c == '%') {
-			int hi = hex_value((unsigned char)src[1]);
-			int lo = hi < 0 ? -1 : hex_value((unsigned char)src[2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			/* an encoded slash or NUL would smuggle a segment or cut the id */
-			if (c == '/' || c == 0)
-				return -1;
-			src += 2;
-		}
-		if (c < 0x20 || c == 0x7f)
-			return -1;
-		if (out + 1 >= dstlen)
-			return -1;
-		dst[out++] = (char)c;
-	}
-	dst[out] = '\0';
-	if (strstr(dst, "/../") || strstr(dst, "/./") ||
-	    (out >= 3 && strcmp(dst + out - 3, "/..") == 0) ||
-	    (out >= 2 && strcmp(dst + out - 2, "/.") == 0))
-		return -1;
-	return 0;
-}
-
+/* The one percent-decoder: src[0..len) into dst (dstlen bytes, with its
+ * NUL). A query value also reads '+' as a space; a path refuses an encoded
+ * slash, which would smuggle in a segment. Both refuse malformed escapes and
+ * control characters, NUL included (it would cut an id short). Returns 0 or
+ * -1. */
 static int
-query_decode(const char *src, size_t len, char *dst, size_t dstlen)
+percent_decode(const char *src, size_t len, enum percent_mode mode, char *dst, size_t dstlen)
 {
 	size_t i, out = 0;
 
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)src[i];
-		if (c == '+')
+		if (c == '+' && mode == PERCENT_QUERY)
 			c = ' ';
 		else if (c == '%') {
 			int hi, lo;
@@ -198,6 +173,8 @@ query_decode(const char *src, size_t len, char *dst, size_t dstlen)
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;
+			if (c == '/' && mode == PERCENT_PATH)
+				return -1;
 			i += 2;
 		}
 		if (c < 0x20 || c == 0x7f)
@@ -206,7 +183,24 @@ query_decode(const char *src, size_t len, char *dst, size_t dstlen)
 			return -1;
 		dst[out++] = (char)c;
 	}
+	if (dstlen == 0)
+		return -1;
 	dst[out] = '\0';
+	return 0;
+}
+
+int
+http_path_decode(const char *src, size_t len, char *dst, size_t dstlen)
+{
+	size_t out;
+
+	if (percent_decode(src, len, PERCENT_PATH, dst, dstlen) != 0)
+		return -1;
+	out = strlen(dst);
+	if (strstr(dst, "/../") || strstr(dst, "/./") ||
+	    (out >= 3 && strcmp(dst + out - 3, "/..") == 0) ||
+	    (out >= 2 && strcmp(dst + out - 2, "/.") == 0))
+		return -1;
 	return 0;
 }
 
@@ -226,7 +220,7 @@ http_query_get(const char *query, const char *name, char *dst, size_t dstlen)
 		if (key_len == name_len && memcmp(p, name, name_len) == 0) {
 			const char *value = eq ? eq + 1 : p + len;
 			size_t value_len = eq ? len - key_len - 1 : 0;
-			return query_decode(value, value_len, dst, dstlen) == 0 ? 1 : -1;
+			return percent_decode(value, value_len, PERCENT_QUERY, dst, dstlen) == 0 ? 1 : -1;
 		}
 		p += len;
 		if (*p == '&')

@@ -69,9 +69,10 @@ size_t http_response_head(const struct http_response *res, const char *content_t
 void http_request_clear(struct http_request *req);
 void http_response_clear(struct http_response *res);
 
-/* Percent-decodes src into dst (size dstlen). Refuses encoded slashes,
- * NUL bytes, malformed escapes, and ".." segments. Returns 0 or -1. */
-int http_path_decode(const char *src, char *dst, size_t dstlen);
+/* Percent-decodes the path src[0..len) into dst (size dstlen). Refuses
+ * encoded slashes, NUL bytes and other control characters, malformed
+ * escapes, and "." and ".." segments. Returns 0 or -1. */
+int http_path_decode(const char *src, size_t len, char *dst, size_t dstlen);
 
 /* Finds name's value in a query string (a=b&c=d), percent-decoding it into
  * dst. Returns 1 found, 0 absent, -1 malformed or too long. */

@@ -47,21 +47,26 @@ test_path_decode(void)
 {
 	char out[32];
 
-	UNIT_EQ_INT(http_path_decode("/api/v1/account", out, sizeof(out)), 0);
+	UNIT_EQ_INT(http_path_decode("/api/v1/account", strlen("/api/v1/account"), out, sizeof(out)), 0);
 	UNIT_EQ_STR(out, "/api/v1/account");
-	UNIT_EQ_INT(http_path_decode("/api/v1/a%63count", out, sizeof(out)), 0);
+	UNIT_EQ_INT(http_path_decode("/api/v1/a%63count", strlen("/api/v1/a%63count"), out, sizeof(out)), 0);
 	UNIT_EQ_STR(out, "/api/v1/account");
-	UNIT_EQ_INT(http_path_decode("/a%2Fb", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a%2fb", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a%00b", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a%zz", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a%4", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a/../b", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a/%2e%2e/b", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a/..", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a\nb", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/0123456789012345678901234567890123", out, sizeof(out)), -1);
-	UNIT_EQ_INT(http_path_decode("/a..b", out, sizeof(out)), 0);
+	UNIT_EQ_INT(http_path_decode("/a%2Fb", strlen("/a%2Fb"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%2fb", strlen("/a%2fb"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%00b", strlen("/a%00b"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%zz", strlen("/a%zz"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%4", strlen("/a%4"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/../b", strlen("/a/../b"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/%2e%2e/b", strlen("/a/%2e%2e/b"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a/..", strlen("/a/.."), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a\nb", strlen("/a\nb"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/0123456789012345678901234567890123", strlen("/0123456789012345678901234567890123"), out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a..b", strlen("/a..b"), out, sizeof(out)), 0);
+	/* the path ends at len (the '?' of the URI); '+' is itself in a path */
+	UNIT_EQ_INT(http_path_decode("/a+b?status=x", 4, out, sizeof(out)), 0);
+	UNIT_EQ_STR(out, "/a+b");
+	UNIT_EQ_INT(http_path_decode("/a%2", 4, out, sizeof(out)), -1);
+	UNIT_EQ_INT(http_path_decode("/a%41", 4, out, sizeof(out)), -1);
 }
 
 static void
@@ -81,6 +86,9 @@ test_query(void)
 	UNIT_EQ_INT(http_query_get("status=0123456789abcdef", "status", out, sizeof(out)), -1);
 	UNIT_EQ_INT(http_query_get("status", "status", out, sizeof(out)), 1);
 	UNIT_EQ_STR(out, "");
+	/* one decoder, two modes: '+' is a space and %2F a slash in a query */
+	UNIT_EQ_INT(http_query_get("status=a+b%2Fc", "status", out, sizeof(out)), 1);
+	UNIT_EQ_STR(out, "a b/c");
 }
 
 static enum pf_error
