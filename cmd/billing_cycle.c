@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "account.h"
+#include "auth_subject.h"
 #include "db.h"
 #include "pf_time.h"
 #include "policy_subscription.h"
@@ -110,16 +111,6 @@ usage(FILE *f)
 	    CYCLE_DEFAULT_CONNINFO, CYCLE_DEFAULT_BATCH);
 }
 
-/* The token's sub syntax, which is also the users.id CHECK. Such an id
- * needs no escaping inside a double-quoted array element. */
-static bool
-user_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	return n >= 1 && n <= AUTH_SUB_MAX &&
-	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
-}
-
 /* Appends "id" to the text[] literal in *literal (a new string each time). */
 static int
 only_users_add(char **literal, const char *id)
@@ -196,7 +187,7 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 				return EXIT_USAGE;
 			}
 		} else if (strcmp(arg, "--user") == 0) {
-			if (!user_id_valid(value) || ++users > CYCLE_USERS_MAX) {
+			if (!auth_subject_valid(value, strlen(value)) || ++users > CYCLE_USERS_MAX) {
 				fprintf(stderr, "pf-billing-cycle: --user: not a user id (or too many): %.80s\n",
 				    value);
 				return EXIT_USAGE;

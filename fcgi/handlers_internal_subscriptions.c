@@ -4,6 +4,7 @@
  * it up to date when started_at is more than a period ago. */
 #include <stdio.h>
 #include <string.h>
+#include "auth_subject.h"
 #include "handler.h"
 #include "provider_event.h"
 #include "sql_account.h"
@@ -21,15 +22,6 @@ enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
 static const char endpoint[] = "internal/subscriptions";
 
 #define STARTED_AT_MAX_MONTHS 36
-
-/* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
-static bool
-user_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	return n >= 1 && n <= AUTH_SUB_MAX &&
-	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
-}
 
 static enum pf_error
 start_subscription(struct handler_ctx *ctx, struct account *acct, const struct plan *plan,
@@ -92,7 +84,7 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	bool answered;
 	enum pf_error err;
 
-	if (!user_id_valid(user_id))
+	if (!auth_subject_valid(user_id, strlen(user_id)))
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'user_id' must be 1-64 characters of A-Z a-z 0-9 _ . @ : -.");
 	if (strchr(email, '@') == NULL)

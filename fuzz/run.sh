@@ -51,7 +51,7 @@ cflags="-g -O1 -std=gnu11 $warn $san -I$src/lib $pkg_cflags"
 fixtures="$src/tests/unit/fixtures"
 
 # lib/ sources the targets reach; none touches the database or FastCGI.
-lib_sources="http json_text json_fields route auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
+lib_sources="http json_text json_fields route auth_subject auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
 
 build_all() {
 	objs=

@@ -221,26 +221,19 @@ audience_ok(const json_t *aud, const char *want)
 	return found;
 }
 
-/* sub: 1..AUTH_SUB_MAX of [A-Za-z0-9_.@:-]; copied into out. */
+/* sub: a valid user id (auth_subject.h); copied into out. */
 static bool
 subject_read(const json_t *sub, char out[AUTH_SUB_MAX + 1])
 {
 	const char *s;
-	size_t i, len;
+	size_t len;
 
 	if (!json_is_string(sub))
 		return false;
 	s = json_string_value(sub);
 	len = json_string_length(sub);
-	if (len == 0 || len > AUTH_SUB_MAX)
+	if (!auth_subject_valid(s, len))
 		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		    c == '@' || c == ':' || c == '-'))
-			return false;
-	}
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return true;

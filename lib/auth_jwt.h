@@ -7,11 +7,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "auth_subject.h"
 #include "pf_error.h"
 #include "pf_time.h"
 
 #define AUTH_TOKEN_MAX 4096     /* longer tokens are refused before decoding */
-#define AUTH_SUB_MAX 64
 #define AUTH_EMAIL_MAX 254
 #define AUTH_CLAIM_MAX 255      /* issuer, audience */
 
