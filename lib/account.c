@@ -5,22 +5,8 @@
 #include "account.h"
 #include "credits.h"
 #include "json_text.h"
+#include "record.h"
 #include "sql_account.h"
-
-static void
-int_text(char *buf, size_t len, long long value)
-{
-	snprintf(buf, len, "%lld", value);
-}
-
-static json_t *
-time_json(pf_time t)
-{
-	char buf[PF_RFC3339_LEN];
-	if (pf_time_format(t, buf) != 0)
-		return json_null();
-	return json_string(buf);
-}
 
 enum pf_error
 plan_lookup(struct db *db, const char *name, struct plan *out)
@@ -187,7 +173,7 @@ account_provision_and_lock(struct db *db, const char *user_id, const char *email
 	/* Creates the user; a concurrent request creating it too makes this
 	 * one wait for that row and lock it (ON CONFLICT DO UPDATE), then it
 	 * returns no row. */
-	int_text(now_text, sizeof(now_text), now);
+	record_int_text(now_text, sizeof(now_text), now);
 	params[0] = user_id;
 	params[1] = email;
 	params[2] = now_text;
@@ -246,10 +232,10 @@ account_save_subscription(struct db *db, const struct account *acct)
 	char id[24], index[16], start[24], end[24];
 	const char *params[7];
 
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(index, sizeof(index), acct->sub.period_index);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(index, sizeof(index), acct->sub.period_index);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
 	params[0] = id;
 	params[1] = acct->sub.plan;
 	params[2] = index;
@@ -270,11 +256,11 @@ account_change_subscription(struct db *db, const struct account *acct, pf_time a
 	const char *params[16];
 	enum pf_error err = PF_ERR_INTERNAL;
 
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(index, sizeof(index), acct->sub.period_index);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
-	int_text(at_text, sizeof(at_text), at);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(index, sizeof(index), acct->sub.period_index);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(at_text, sizeof(at_text), at);
 	before_text = json_text_compact(before);
 	after_text = json_text_compact(after);
 	if (event != NULL)
@@ -324,7 +310,7 @@ account_reset_included(struct db *db, struct account *acct, int64_t allowance, p
 	err = credits_ledger_write(db, acct->user_id, "included", allowance, "reset", ref, at);
 	if (err != PF_OK)
 		goto out;
-	int_text(allowance_text, sizeof(allowance_text), allowance);
+	record_int_text(allowance_text, sizeof(allowance_text), allowance);
 	params[0] = acct->user_id;
 	params[1] = allowance_text;
 	err = db_exec(db, &sql_account_catalog, SQL_INCLUDED_RESET, params, &res);
@@ -352,8 +338,8 @@ account_end_subscription(struct db *db, struct account *acct, pf_time at, const 
 	if (err != PF_OK)
 		goto out;
 	before = account_subscription_json(acct);
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(at_text, sizeof(at_text), at);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(at_text, sizeof(at_text), at);
 	params[0] = id;
 	params[1] = at_text;
 	params[2] = cause;
@@ -370,7 +356,7 @@ account_end_subscription(struct db *db, struct account *acct, pf_time at, const 
 	if (err != PF_OK)
 		goto out;
 	payload = json_pack("{s:s, s:O, s:o}", "cause", cause, "previous", before,
-	    "ended_at", time_json(at));
+	    "ended_at", record_time_json(at));
 	err = outbox_write(db, at, acct->user_id, "subscription_ended", payload);
 out:
 	json_decref(before);
@@ -388,11 +374,11 @@ account_open_period(struct db *db, struct account *acct, const struct plan *plan
 	const char *params[9];
 	enum pf_error err;
 
-	int_text(sub_id, sizeof(sub_id), acct->subscription_id);
-	int_text(amount, sizeof(amount), plan->price_cents);
-	int_text(charged, sizeof(charged), charged_at);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(sub_id, sizeof(sub_id), acct->subscription_id);
+	record_int_text(amount, sizeof(amount), plan->price_cents);
+	record_int_text(charged, sizeof(charged), charged_at);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
 	pf_time_format(acct->sub.period_start, start_day);
 	pf_time_format(acct->sub.period_end, end_day);
 	start_day[10] = end_day[10] = '\0';
@@ -461,8 +447,8 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		payload = json_pack("{s:s, s:o, s:o, s:I, s:s}", "plan", plan.name,
-		    "period_start", time_json(acct->sub.period_start),
-		    "period_end", time_json(acct->sub.period_end),
+		    "period_start", record_time_json(acct->sub.period_start),
+		    "period_end", record_time_json(acct->sub.period_end),
 		    "amount_cents", (json_int_t)plan.price_cents, "currency", plan.currency);
 		err = outbox_write(db, now, acct->user_id,
 		    step.kind == ROLLOVER_CHANGE_PLAN ? "subscription_plan_changed" : "subscription_renewed",
@@ -529,15 +515,15 @@ account_subscription_json(const struct account *acct)
 		    "cancel_at_period_end", 0, "scheduled_change", "renews_at");
 	scheduled = s->scheduled_plan[0] ?
 	    json_pack("{s:s, s:o}", "plan", s->scheduled_plan, "effective_at",
-		time_json(s->period_end)) :
+		record_time_json(s->period_end)) :
 	    json_null();
 	return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o, s:o}",
 	    "plan", s->plan, "status", "active",
-	    "current_period_start", time_json(s->period_start),
-	    "current_period_end", time_json(s->period_end),
+	    "current_period_start", record_time_json(s->period_start),
+	    "current_period_end", record_time_json(s->period_end),
 	    "cancel_at_period_end", s->cancel_at_period_end,
 	    "scheduled_change", scheduled,
-	    "renews_at", s->cancel_at_period_end ? json_null() : time_json(s->period_end));
+	    "renews_at", s->cancel_at_period_end ? json_null() : record_time_json(s->period_end));
 }
 
 json_t *
@@ -550,6 +536,6 @@ account_json(const struct account *acct)
 	    "credits",
 	    "included_remaining", (json_int_t)acct->credits.included,
 	    "included_allowance", (json_int_t)acct->included_allowance,
-	    "included_resets_at", acct->sub.paid ? time_json(acct->sub.period_end) : json_null(),
+	    "included_resets_at", acct->sub.paid ? record_time_json(acct->sub.period_end) : json_null(),
 	    "purchased_remaining", (json_int_t)acct->credits.purchased);
 }
