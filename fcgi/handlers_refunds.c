@@ -10,16 +10,10 @@
 #include "sql_refund.h"
 #include "task.h"
 
-static const char *const reason_codes[REFUND_REASON__MAX + 1] = {
-	"duplicate_charge", "system_failure", "billing_error", "unauthorized_charge",
-	"dissatisfaction", "unused_credits", "account_suspension", "third_party_outage",
-	"price_change", NULL
-};
-
 const struct field_spec refund_request_fields[] = {
 	{"charge_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
 	{"task_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
-	{"reason", FIELD_ENUM, true, 0, 0, reason_codes},
+	{"reason", FIELD_ENUM, true, 0, 0, refund_reason_codes},
 	{"description", FIELD_TEXT, true, 1, REFUND_DESCRIPTION_MAX, NULL},
 	{"email", FIELD_STRING, false, 3, AUTH_EMAIL_MAX, NULL},
 	{NULL, 0, false, 0, 0, NULL},
@@ -59,10 +53,11 @@ form_reasons_json(void)
 
 	for (int r = 0; r < REFUND_REASON__MAX; r++) {
 		const struct refund_reason_info *i = refund_reason_info((enum refund_reason)r);
+		const char *code = refund_reason_code((enum refund_reason)r);
 		json_t *applies;
 
 		if (!i->eligible) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s}", "code", i->code,
+			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s}", "code", code,
 			    "label", i->label, "eligible", 0, "explanation", i->explanation));
 			continue;
 		}
@@ -71,7 +66,7 @@ form_reasons_json(void)
 			json_array_append_new(applies, json_string("charge"));
 		if (i->applies_to_task)
 			json_array_append_new(applies, json_string("task"));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "code", i->code,
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "code", code,
 		    "label", i->label, "eligible", 1, "applies_to", applies));
 	}
 	return list;

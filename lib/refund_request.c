@@ -158,18 +158,18 @@ refund_request_insert(struct db *db, const struct refund_request_new *n,
 {
 	char submitted[24], respond_by[24];
 	const char *params[8];
-	const struct refund_reason_info *info = refund_reason_info(n->reason);
+	const char *reason = refund_reason_code(n->reason);
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	if (info == NULL)
+	if (reason == NULL)
 		return PF_ERR_INTERNAL;
 	record_int_text(submitted, sizeof(submitted), n->submitted_at);
 	record_int_text(respond_by, sizeof(respond_by), n->respond_by);
 	params[0] = n->user_id;
 	params[1] = n->charge_id;
 	params[2] = n->task_id;
-	params[3] = info->code;
+	params[3] = reason;
 	params[4] = n->description;
 	params[5] = n->email;
 	params[6] = submitted;
