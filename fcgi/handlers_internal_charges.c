@@ -42,7 +42,6 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 {
 	const struct field_value *f = ctx->fields;
 	const char *provider_ref = f[CH_PROVIDER_REF].string;
-	struct actor system = {"system", NULL};
 	struct charge_new n;
 	struct charge charge;
 	struct account acct;
@@ -78,11 +77,9 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
 		return err;
-	err = account_lock(ctx->db, f[CH_USER_ID].string, &acct);
+	err = account_lock_current(ctx->db, f[CH_USER_ID].string, ctx->req->now, &acct);
 	if (err == PF_ERR_USER_NOT_FOUND)
 		return http_fail(ctx->res, err, "There is no user '%.64s'.", f[CH_USER_ID].string);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)
 		return err;
 	if (!n.is_pack) {

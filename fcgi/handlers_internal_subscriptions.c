@@ -100,9 +100,8 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
 		return err;
-	err = account_provision_and_lock(ctx->db, user_id, email, ctx->req->now, &ctx->actor, &acct);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+	err = account_provision_lock_current(ctx->db, user_id, email, ctx->req->now, &ctx->actor,
+	    &acct);
 	if (err != PF_OK)
 		return err;
 	if (acct.suspended)

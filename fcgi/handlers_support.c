@@ -53,7 +53,6 @@ handle_support_refund_requests_get(struct handler_ctx *ctx)
 static enum pf_error
 open_request(struct handler_ctx *ctx, struct refund_request_head *head, struct account *acct)
 {
-	struct actor system = {"system", NULL};
 	enum pf_error err;
 
 	err = refund_request_head_load(ctx->db, ctx->req->path_param, head);
@@ -62,9 +61,7 @@ open_request(struct handler_ctx *ctx, struct refund_request_head *head, struct a
 		    ctx->req->path_param);
 	if (err != PF_OK)
 		return err;
-	err = account_lock(ctx->db, head->user_id, acct);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, acct, ctx->req->now, &system, NULL);
+	err = account_lock_current(ctx->db, head->user_id, ctx->req->now, acct);
 	if (err == PF_OK)
 		err = refund_request_head_load(ctx->db, head->id, head);
 	/* the request exists and its user cannot vanish: anything else is ours */
@@ -153,18 +150,15 @@ handle_support_refund_request_deny(struct handler_ctx *ctx)
 enum pf_error
 handle_support_user_suspend(struct handler_ctx *ctx)
 {
-	struct actor system = {"system", NULL};
 	struct account acct;
 	char now_text[24];
 	const char *params[3];
 	json_t *before = NULL, *after = NULL, *payload = NULL;
 	enum pf_error err;
 
-	err = account_lock(ctx->db, ctx->req->path_param, &acct);
+	err = account_lock_current(ctx->db, ctx->req->path_param, ctx->req->now, &acct);
 	if (err == PF_ERR_USER_NOT_FOUND)
 		return http_fail(ctx->res, err, "There is no user '%.64s'.", ctx->req->path_param);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)
 		return err;
 	/* suspending again changes nothing */

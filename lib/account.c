@@ -488,18 +488,38 @@ account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_ti
 }
 
 enum pf_error
-account_open_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
-    struct account *out)
+account_lock_current(struct db *db, const char *user_id, pf_time now, struct account *out)
 {
-	struct actor actor = {"user", identity->sub};
-	struct actor system = {"system", NULL};
+	const struct actor system = {"system", NULL};
 	enum pf_error err;
 
-	err = account_provision_and_lock(db, identity->sub,
-	    identity->has_email ? identity->email : NULL, now, &actor, out);
+	err = account_lock(db, user_id, out);
 	if (err != PF_OK)
 		return err;
 	return account_bring_up_to_date(db, out, now, &system, NULL);
+}
+
+enum pf_error
+account_provision_lock_current(struct db *db, const char *user_id, const char *email,
+    pf_time now, const struct actor *actor, struct account *out)
+{
+	const struct actor system = {"system", NULL};
+	enum pf_error err;
+
+	err = account_provision_and_lock(db, user_id, email, now, actor, out);
+	if (err != PF_OK)
+		return err;
+	return account_bring_up_to_date(db, out, now, &system, NULL);
+}
+
+enum pf_error
+account_open_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
+    struct account *out)
+{
+	const struct actor actor = {"user", identity->sub};
+
+	return account_provision_lock_current(db, identity->sub,
+	    identity->has_email ? identity->email : NULL, now, &actor, out);
 }
 
 json_t *

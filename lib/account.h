@@ -40,6 +40,17 @@ enum pf_error account_lock(struct db *db, const char *user_id, struct account *o
 enum pf_error account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
     const struct actor *actor, int *steps);
 
+/* Locks user_id's account and brings it up to date (as "system"): what
+ * every change to someone's account does first. PF_ERR_USER_NOT_FOUND when
+ * there is no such user. */
+enum pf_error account_lock_current(struct db *db, const char *user_id, pf_time now,
+    struct account *out);
+
+/* account_provision_and_lock (actor provisions), then brought up to date
+ * (as "system"). */
+enum pf_error account_provision_lock_current(struct db *db, const char *user_id,
+    const char *email, pf_time now, const struct actor *actor, struct account *out);
+
 /* Provision (with the token's email), lock, bring up to date: what every
  * user endpoint does first. */
 enum pf_error account_open_for_user(struct db *db, const struct auth_identity *identity,
