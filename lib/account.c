@@ -15,13 +15,10 @@ plan_lookup(struct db *db, const char *name, struct plan *out)
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_PLAN_BY_NAME, params, &res);
+	err = db_exec_one(db, &sql_account_catalog, SQL_PLAN_BY_NAME, params, PF_ERR_UNKNOWN_PLAN,
+	    &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_UNKNOWN_PLAN;
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", db_text(res, 0, "name"));
 	out->rank = (int)db_int(res, 0, "rank");
@@ -75,9 +72,8 @@ account_read(struct db *db, const char *user_id, struct account *out)
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
-	if (err == PF_OK && PQntuples(res) != 1)
-		err = PF_ERR_USER_NOT_FOUND;
+	err = db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, PF_ERR_USER_NOT_FOUND,
+	    &res);
 	if (err == PF_OK)
 		account_from_row(res, out);
 	PQclear(res);
@@ -207,9 +203,8 @@ account_subscription_ended_by_suspension(struct db *db, const char *user_id,
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION, params, &res);
-	if (err == PF_OK && PQntuples(res) != 1)
-		err = PF_ERR_NO_ACTIVE_SUBSCRIPTION;
+	err = db_exec_one(db, &sql_account_catalog, SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION, params,
+	    PF_ERR_NO_ACTIVE_SUBSCRIPTION, &res);
 	if (err != PF_OK)
 		goto out;
 	memset(out, 0, sizeof(*out));

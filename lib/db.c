@@ -327,6 +327,25 @@ db_exec(struct db *db, const struct db_catalog *catalog, int index,
 }
 
 enum pf_error
+db_exec_one(struct db *db, const struct db_catalog *catalog, int index,
+    const char *const *params, enum pf_error not_found, PGresult **out)
+{
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	*out = NULL;
+	err = db_exec(db, catalog, index, params, &res);
+	if (err == PF_OK && PQntuples(res) != 1)
+		err = not_found;
+	if (err == PF_OK) {
+		*out = res;
+		res = NULL;
+	}
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
 db_defer(struct db *db, const struct db_catalog *catalog, int index, const char *const *params)
 {
 	struct db_deferred *d;

@@ -260,6 +260,25 @@ test_lost_connection_is_reported(struct db *db)
 	UNIT_EQ_INT(db_commit(db), PF_OK);
 }
 
+/* db_exec_one: exactly one row, or the caller's "not found" and no result. */
+static void
+test_exec_one(struct db *db)
+{
+	const char *known[1] = {user_id};
+	const char *unknown[1] = {"dbtest-nobody"};
+	PGresult *res = (PGresult *)1;
+
+	UNIT_EQ_INT(db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, known,
+	    PF_ERR_USER_NOT_FOUND, &res), PF_OK);
+	UNIT_CHECK(res != NULL && PQntuples(res) == 1);
+	UNIT_EQ_STR(db_text(res, 0, "id"), user_id);
+	PQclear(res);
+	res = (PGresult *)1;
+	UNIT_EQ_INT(db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, unknown,
+	    PF_ERR_USER_NOT_FOUND, &res), PF_ERR_USER_NOT_FOUND);
+	UNIT_CHECK(res == NULL);
+}
+
 int
 main(void)
 {
@@ -289,6 +308,7 @@ main(void)
 	UNIT_EQ_INT(db_ensure(&holder), PF_OK);
 
 	test_batch_read_sees_what_the_lock_holder_committed(&holder);
+	test_exec_one(&db);
 	test_deferred_statement_is_written_by_the_commit(&db);
 	test_deferred_statement_runs_before_the_next_one(&db);
 	test_failing_deferred_statement_fails_the_commit(&db);
