@@ -108,7 +108,7 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	    http_path_decode(uri, path_len, req->path, sizeof(req->path)) != 0)
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
 
-	switch (route_match(app_routes, app_route_count, req->method, req->path, route,
+	switch (route_match(api_routes, API_ROUTE_COUNT, req->method, req->path, route,
 	    req->path_param, sizeof(req->path_param), res->allow, sizeof(res->allow))) {
 	case ROUTE_NOT_FOUND:
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
@@ -136,8 +136,11 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	declared = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
 	if (declared < 0)
 		return http_fail(res, PF_ERR_INVALID_REQUEST, "Invalid Content-Length.");
-	if ((*route)->fields == NULL)
-		return PF_OK; /* GET and DELETE take no body; whatever was sent is ignored */
+	if ((*route)->body == ROUTE_BODY_NONE)
+		return PF_OK;
+	/* values[] holds ROUTE_FIELDS_MAX; api_routes.c checks it at compile time */
+	if ((*route)->field_count > ROUTE_FIELDS_MAX)
+		return http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
 	err = read_body(fr, req, declared);
 	if (err == PF_ERR_PAYLOAD_TOO_LARGE)
 		return http_fail(res, err, "The request body is larger than 64 KiB.");
@@ -150,8 +153,8 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	err = http_parse_json_body(req, detail, sizeof(detail));
 	if (err != PF_OK)
 		return http_fail(res, err, "%s", detail);
-	err = json_fields_validate(req->json, (*route)->fields,
-	    json_fields_count((*route)->fields), values, detail, sizeof(detail));
+	err = json_fields_validate(req->json, (*route)->fields, (*route)->field_count, values,
+	    detail, sizeof(detail));
 	if (err != PF_OK)
 		return http_fail(res, err, "%s", detail);
 	if (req->idempotency_key != NULL && !idempotency_key_valid(req->idempotency_key))
@@ -183,7 +186,7 @@ connection_lost_before_commit(const struct db *db, enum pf_error err, bool *reco
  * and deadlocks a bounded number of times. A rule's refusal rolls back
  * everything the handler wrote; only its idempotent answer may be kept. */
 static void
-run_in_transaction(struct handler_ctx *ctx, const struct route *route)
+run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handlers)
 {
 	struct http_response *res = ctx->res;
 	enum pf_error err = PF_OK;
@@ -207,7 +210,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		}
 		err = idempotency_begin(ctx, &idem);
 		if (err == PF_OK && !idem.answered) {
-			err = route->handler(ctx);
+			err = handlers->handler(ctx);
 			if (err == PF_OK || is_business_error(err)) {
 				enum pf_error store_err = idempotency_finish(ctx, &idem, err);
 				if (store_err != PF_OK)
@@ -244,12 +247,12 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
  * error, goes to the transaction with a clean response; so does everything
  * while disconnected (the transaction path reconnects and answers 503). */
 static bool
-run_unlocked(struct handler_ctx *ctx, const struct route *route)
+run_unlocked(struct handler_ctx *ctx, const struct route_handlers *handlers)
 {
-	if (route->unlocked == NULL || ctx->db->conn == NULL ||
+	if (handlers->unlocked == NULL || ctx->db->conn == NULL ||
 	    PQstatus(ctx->db->conn) != CONNECTION_OK)
 		return false;
-	if (route->unlocked(ctx) == PF_OK)
+	if (handlers->unlocked(ctx) == PF_OK)
 		return true;
 	http_response_clear(ctx->res);
 	return false;
@@ -267,12 +270,16 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
 	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
+		const struct route_handlers *handlers = &api_route_handlers[route - api_routes];
 		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
+
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
 		    auth_role_name(req.identity.role);
 		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
-		if (!run_unlocked(&ctx, route))
-			run_in_transaction(&ctx, route);
+		if (handlers->handler == NULL)
+			http_fail(&res, PF_ERR_INTERNAL, "Something went wrong on our side.");
+		else if (!run_unlocked(&ctx, handlers))
+			run_in_transaction(&ctx, handlers);
 	}
 	write_response(fr, &res);
 	http_response_clear(&res);

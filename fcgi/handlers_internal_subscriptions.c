@@ -9,16 +9,6 @@
 #include "provider_event.h"
 #include "sql_account.h"
 
-const struct field_spec internal_subscription_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"email", FIELD_STRING, true, 3, AUTH_EMAIL_MAX, NULL},
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
-	{"started_at", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
-
 static const char endpoint[] = "internal/subscriptions";
 
 #define STARTED_AT_MAX_MONTHS 36
@@ -74,10 +64,10 @@ enum pf_error
 handle_internal_subscription_create(struct handler_ctx *ctx)
 {
 	const struct field_value *f = ctx->fields;
-	const char *user_id = f[SUB_USER_ID].string;
-	const char *email = f[SUB_EMAIL].string;
-	const char *provider_ref = f[SUB_PROVIDER_REF].string;
-	pf_time started_at = f[SUB_STARTED_AT].present ? f[SUB_STARTED_AT].integer : ctx->req->now;
+	const char *user_id = f[INTERNAL_SUBSCRIPTION_USER_ID].string;
+	const char *email = f[INTERNAL_SUBSCRIPTION_EMAIL].string;
+	const char *provider_ref = f[INTERNAL_SUBSCRIPTION_PROVIDER_REF].string;
+	pf_time started_at = f[INTERNAL_SUBSCRIPTION_STARTED_AT].present ? f[INTERNAL_SUBSCRIPTION_STARTED_AT].integer : ctx->req->now;
 	struct actor system = {"system", NULL};
 	struct account acct;
 	struct plan plan;
@@ -110,9 +100,9 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	if (acct.sub.paid)
 		return http_fail(ctx->res, PF_ERR_SUBSCRIPTION_EXISTS,
 		    "This user already has an active %s subscription.", acct.sub.plan);
-	err = plan_lookup(ctx->db, f[SUB_PLAN].string, &plan);
+	err = plan_lookup(ctx->db, f[INTERNAL_SUBSCRIPTION_PLAN].string, &plan);
 	if (err == PF_ERR_UNKNOWN_PLAN)
-		return http_fail(ctx->res, err, "There is no plan named '%.64s'.", f[SUB_PLAN].string);
+		return http_fail(ctx->res, err, "There is no plan named '%.64s'.", f[INTERNAL_SUBSCRIPTION_PLAN].string);
 	if (err != PF_OK)
 		return err;
 	if (plan.price_cents == 0)

@@ -10,25 +10,15 @@
 #include "sql_refund.h"
 #include "task.h"
 
-const struct field_spec refund_request_fields[] = {
-	{"charge_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
-	{"task_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
-	{"reason", FIELD_ENUM, true, 0, 0, refund_reason_codes},
-	{"description", FIELD_TEXT, true, 1, REFUND_DESCRIPTION_MAX, NULL},
-	{"email", FIELD_STRING, false, 3, AUTH_EMAIL_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { RR_CHARGE_ID, RR_TASK_ID, RR_REASON, RR_DESCRIPTION, RR_EMAIL };
-
 /* The refund form's "fields", read from the table the validator enforces,
  * so what the form promises and what the service accepts cannot drift. */
 static json_t *
 form_fields_json(bool account_has_email)
 {
 	json_t *list = json_array();
-	const struct field_spec *f;
 
-	for (f = refund_request_fields; f->name != NULL; f++) {
+	for (size_t i = 0; i < REFUND_REQUEST_FIELD_COUNT; i++) {
+		const struct field_spec *f = &refund_request_fields[i];
 		json_int_t max = (json_int_t)f->max;
 
 		if (f->type == FIELD_ENUM) {
@@ -235,39 +225,39 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	json_t *answer = NULL;
 	enum pf_error err;
 
-	if (f[RR_CHARGE_ID].present == f[RR_TASK_ID].present)
+	if (f[REFUND_REQUEST_CHARGE_ID].present == f[REFUND_REQUEST_TASK_ID].present)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Name exactly one of 'charge_id' and 'task_id'.");
-	if (f[RR_EMAIL].present && strchr(f[RR_EMAIL].string, '@') == NULL)
+	if (f[REFUND_REQUEST_EMAIL].present && strchr(f[REFUND_REQUEST_EMAIL].string, '@') == NULL)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'email' must be an email address.");
-	if (refund_reason_from_code(f[RR_REASON].string, &reason) != 0)
+	if (refund_reason_from_code(f[REFUND_REQUEST_REASON].string, &reason) != 0)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'reason' is not a reason code.");
 
 	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
-	if (!f[RR_EMAIL].present && !acct.has_email)
+	if (!f[REFUND_REQUEST_EMAIL].present && !acct.has_email)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'email' is required: your account has no email address, and support "
 		    "needs one to answer you (Refund Policy, section 6).");
 	memset(&target, 0, sizeof(target));
 	memset(&task, 0, sizeof(task));
-	if (f[RR_CHARGE_ID].present) {
-		err = charge_load(ctx->db, f[RR_CHARGE_ID].string, acct.user_id, &charge);
+	if (f[REFUND_REQUEST_CHARGE_ID].present) {
+		err = charge_load(ctx->db, f[REFUND_REQUEST_CHARGE_ID].string, acct.user_id, &charge);
 		if (err == PF_ERR_CHARGE_NOT_FOUND)
 			return http_fail(ctx->res, err, "We could not find charge '%.64s' on your account.",
-			    f[RR_CHARGE_ID].string);
+			    f[REFUND_REQUEST_CHARGE_ID].string);
 		if (err != PF_OK)
 			return err;
 		target.fully_refunded = charge.status == CHARGE_REFUNDED;
 		target.event_at = charge.charged_at;
 		target.has_open_request = charge.has_open_request;
 	} else {
-		err = task_load(ctx->db, f[RR_TASK_ID].string, acct.user_id, &task);
+		err = task_load(ctx->db, f[REFUND_REQUEST_TASK_ID].string, acct.user_id, &task);
 		if (err == PF_ERR_TASK_NOT_FOUND)
 			return http_fail(ctx->res, err, "We could not find task '%.64s' on your account.",
-			    f[RR_TASK_ID].string);
+			    f[REFUND_REQUEST_TASK_ID].string);
 		if (err != PF_OK)
 			return err;
 		target.is_task = true;
@@ -290,8 +280,8 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	n.charge_id = target.is_task ? NULL : charge.id;
 	n.task_id = target.is_task ? task.id : NULL;
 	n.reason = reason;
-	n.description = f[RR_DESCRIPTION].string;
-	n.email = f[RR_EMAIL].present ? f[RR_EMAIL].string : acct.has_email ? acct.email : NULL;
+	n.description = f[REFUND_REQUEST_DESCRIPTION].string;
+	n.email = f[REFUND_REQUEST_EMAIL].present ? f[REFUND_REQUEST_EMAIL].string : acct.has_email ? acct.email : NULL;
 	n.submitted_at = ctx->req->now;
 	n.respond_by = pf_time_business_days_after(ctx->req->now, REFUND_RESPONSE_BUSINESS_DAYS);
 	err = refund_request_insert(ctx->db, &n, id);

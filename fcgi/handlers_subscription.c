@@ -7,23 +7,6 @@
 #include "handler.h"
 #include "sql_account.h"
 
-static const char *const cancel_reasons[] = {
-	"too_expensive", "not_using", "missing_feature", "quality", "other", NULL
-};
-
-const struct field_spec cancel_fields[] = {
-	{"reason", FIELD_ENUM, false, 0, 0, cancel_reasons},
-	{"comment", FIELD_TEXT, false, 0, 2000, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { CANCEL_REASON, CANCEL_COMMENT };
-
-const struct field_spec downgrade_fields[] = {
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { DOWNGRADE_PLAN };
-
 static enum pf_error
 answer_subscription(struct handler_ctx *ctx, const struct account *acct)
 {

@@ -9,26 +9,6 @@
 #include "refund_request.h"
 #include "sql_refund.h"
 
-const struct field_spec approve_fields[] = {
-	{"note", FIELD_TEXT, false, 1, REFUND_NOTE_MAX, NULL},
-	/* any integer: 1..unrefunded is a rule (422 invalid_amount), not a shape */
-	{"amount_cents", FIELD_INTEGER, false, INT64_MIN, INT64_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { APPROVE_NOTE, APPROVE_AMOUNT };
-
-const struct field_spec deny_fields[] = {
-	{"note", FIELD_TEXT, true, 1, REFUND_NOTE_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { DENY_NOTE };
-
-const struct field_spec suspend_fields[] = {
-	{"note", FIELD_TEXT, true, 1, REFUND_NOTE_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { SUSPEND_NOTE };
-
 enum pf_error
 handle_support_refund_requests_get(struct handler_ctx *ctx)
 {

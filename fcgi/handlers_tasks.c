@@ -8,25 +8,6 @@
 #include "handler.h"
 #include "task.h"
 
-#define TASK_CREDITS_MAX 1000000000LL
-
-static const char *const task_kinds[] = {"image", "video", "try_on", "training", NULL};
-static const char *const failure_causes[] = {"platform", "provider", "user", NULL};
-
-const struct field_spec task_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"kind", FIELD_ENUM, true, 0, 0, task_kinds},
-	{"credits", FIELD_INTEGER, true, 1, TASK_CREDITS_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { TASK_USER_ID, TASK_KIND, TASK_CREDITS };
-
-const struct field_spec task_fail_fields[] = {
-	{"cause", FIELD_ENUM, true, 0, 0, failure_causes},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { FAIL_CAUSE };
-
 enum pf_error
 handle_internal_task_create(struct handler_ctx *ctx)
 {
@@ -98,5 +79,5 @@ handle_internal_task_complete(struct handler_ctx *ctx)
 enum pf_error
 handle_internal_task_fail(struct handler_ctx *ctx)
 {
-	return finish(ctx, ctx->fields[FAIL_CAUSE].string);
+	return finish(ctx, ctx->fields[TASK_FAIL_CAUSE].string);
 }

@@ -7,14 +7,13 @@
 #include "route.h"
 #include "unit.h"
 
-static enum pf_error dummy(struct handler_ctx *ctx) { (void)ctx; return PF_OK; }
-
 static const struct route routes[] = {
-	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy, NULL, NULL},
-	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy, NULL, NULL},
-	{"GET", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL, NULL},
-	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy, NULL, NULL},
-	{"POST", "/api/v1/support/refund-requests/{id}/approve", AUTH_ROLE_SUPPORT, dummy, NULL, NULL},
+	{.method = "GET", .pattern = "/api/v1/account", .role = AUTH_ROLE_USER},
+	{.method = "POST", .pattern = "/api/v1/subscription/cancel", .role = AUTH_ROLE_USER},
+	{.method = "GET", .pattern = "/api/v1/refund-requests", .role = AUTH_ROLE_USER},
+	{.method = "POST", .pattern = "/api/v1/refund-requests", .role = AUTH_ROLE_USER},
+	{.method = "POST", .pattern = "/api/v1/support/refund-requests/{id}/approve",
+	    .role = AUTH_ROLE_SUPPORT},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -172,15 +171,15 @@ static const struct field_spec fields[] = {
 	{"colour", FIELD_ENUM, false, 0, 0, colours},
 	{"note", FIELD_TEXT, false, 0, 10, NULL},
 	{"at", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
 };
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 static enum pf_error
 validate(const char *text, struct field_value *values)
 {
 	json_t *obj = json_loads(text, 0, NULL);
 	char detail[128];
-	enum pf_error err = json_fields_validate(obj, fields, json_fields_count(fields), values,
+	enum pf_error err = json_fields_validate(obj, fields, NFIELDS, values,
 	    detail, sizeof(detail));
 	json_decref(obj);
 	return err;
@@ -191,7 +190,20 @@ test_fields(void)
 {
 	struct field_value v[5];
 
-	UNIT_EQ_INT(json_fields_count(fields), 5);
+	struct field_value one[2];
+	json_t *obj;
+	char detail[64];
+	/* a row left out of a designated table is a hole, not an end: refused
+	 * as our error, never read as a name */
+	static const struct field_spec with_hole[2] = {
+		[1] = {"b", FIELD_INTEGER, false, 0, 1, NULL},
+	};
+
+	UNIT_EQ_INT(NFIELDS, 5);
+	obj = json_loads("{\"b\":1}", 0, NULL);
+	UNIT_EQ_INT(json_fields_validate(obj, with_hole, 2, one, detail, sizeof(detail)),
+	    PF_ERR_INTERNAL);
+	json_decref(obj);
 	UNIT_EQ_INT(validate("{\"name\":\"abc\",\"amount\":100,\"colour\":\"red\"}", v), PF_OK);
 	UNIT_EQ_INT(v[1].integer, 100);
 	UNIT_CHECK(!v[3].present);
