@@ -4,11 +4,11 @@
 #include "api_fields.h"
 #include "auth_jwt.h"
 #include "policy_refund.h"
+#include "policy_subscription.h"
 #include "record.h"
 #include "refund_request.h"
 
 #define CANCEL_COMMENT_MAX 2000
-#define PLAN_FIELD_MAX 64
 #define PROVIDER_REF_MAX 255
 #define EMAIL_MIN 3                          /* "a@b" */
 #define CURRENCY_LEN 3                       /* ISO 4217 */
@@ -29,13 +29,13 @@ const struct field_spec cancel_fields[CANCEL_FIELD_COUNT] = {
 };
 
 const struct field_spec downgrade_fields[DOWNGRADE_FIELD_COUNT] = {
-	[DOWNGRADE_PLAN] = {"plan", FIELD_STRING, true, 1, PLAN_FIELD_MAX, NULL},
+	[DOWNGRADE_PLAN] = {"plan", FIELD_STRING, true, 1, PLAN_NAME_MAX, NULL},
 };
 
 const struct field_spec internal_subscription_fields[INTERNAL_SUBSCRIPTION_FIELD_COUNT] = {
 	[INTERNAL_SUBSCRIPTION_USER_ID] = {"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
 	[INTERNAL_SUBSCRIPTION_EMAIL] = {"email", FIELD_STRING, true, EMAIL_MIN, AUTH_EMAIL_MAX, NULL},
-	[INTERNAL_SUBSCRIPTION_PLAN] = {"plan", FIELD_STRING, true, 1, PLAN_FIELD_MAX, NULL},
+	[INTERNAL_SUBSCRIPTION_PLAN] = {"plan", FIELD_STRING, true, 1, PLAN_NAME_MAX, NULL},
 	[INTERNAL_SUBSCRIPTION_PROVIDER_REF] =
 	    {"provider_ref", FIELD_STRING, true, 1, PROVIDER_REF_MAX, NULL},
 	[INTERNAL_SUBSCRIPTION_STARTED_AT] = {"started_at", FIELD_TIME, false, 0, 0, NULL},

@@ -120,12 +120,31 @@ test_fields_by_index(void)
 	    PF_ERR_INVALID_REQUEST);
 }
 
+/* Named bounds: a plan field takes what plans.name and the rules' buffers
+ * hold, PLAN_NAME_MAX characters (it took 64 where the rules kept 31). */
+static void
+test_plan_bound(void)
+{
+	struct field_value v[ROUTE_FIELDS_MAX];
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"plan\": \"%.*s\"}", PLAN_NAME_MAX,
+	    "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+	UNIT_EQ_INT(validate(downgrade_fields, DOWNGRADE_FIELD_COUNT, body, v), PF_OK);
+	snprintf(body, sizeof(body), "{\"plan\": \"%.*s\"}", PLAN_NAME_MAX + 1,
+	    "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+	UNIT_EQ_INT(validate(downgrade_fields, DOWNGRADE_FIELD_COUNT, body, v),
+	    PF_ERR_INVALID_REQUEST);
+	UNIT_EQ_INT(internal_subscription_fields[INTERNAL_SUBSCRIPTION_PLAN].max, PLAN_NAME_MAX);
+}
+
 int
 main(void)
 {
 	test_every_route_is_reachable();
 	test_body_rules_match_fields();
 	test_fields_by_index();
+	test_plan_bound();
 	json_decref(validated);
 	return UNIT_REPORT("test_api_tables");
 }
