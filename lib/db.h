@@ -78,7 +78,8 @@ enum pf_error db_exec_one(struct db *db, const struct db_catalog *catalog, int i
 /* Runs n statements in one round trip (libpq pipeline mode), in order, each
  * with its own snapshot: a statement that waits for a row lock is complete
  * before the next one starts. On PF_OK out[i] (if out != NULL) is statement
- * i's result, owned by the caller; on an error every out[i] is NULL. */
+ * i's result, owned by the caller; on an error every out[i] is NULL. An index
+ * outside its catalogue is PF_ERR_INTERNAL, before anything is sent. */
 enum pf_error db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out);
 
 /* Queues a statement whose result the caller does not need (its params are

@@ -279,6 +279,32 @@ test_exec_one(struct db *db)
 	UNIT_CHECK(res == NULL);
 }
 
+/* A statement index outside its catalogue is refused before anything is
+ * sent: not a 503 while disconnected, not an unprepared name on the wire. */
+static void
+test_index_outside_catalogue_is_refused(struct db *db)
+{
+	const char *params[1] = {user_id};
+	const struct db_call past_end[1] = {{&sql_account_catalog, SQL_ACCOUNT__MAX, params}};
+	const struct db_call negative[1] = {{&sql_account_catalog, -1, params}};
+	struct db disconnected;
+	PGresult *res = NULL;
+
+	db_init(&disconnected, conninfo, 5000);
+	UNIT_EQ_INT(db_exec_batch(&disconnected, past_end, 1, &res), PF_ERR_INTERNAL);
+	UNIT_CHECK(res == NULL);
+	db->last_sqlstate[0] = '\0';
+	UNIT_EQ_INT(db_exec_batch(db, past_end, 1, &res), PF_ERR_INTERNAL);
+	UNIT_EQ_STR(db->last_sqlstate, "");
+	UNIT_EQ_INT(db_exec_batch(db, negative, 1, &res), PF_ERR_INTERNAL);
+	UNIT_EQ_INT(db_begin(db), PF_OK);
+	UNIT_EQ_INT(db_defer(db, &sql_account_catalog, SQL_ACCOUNT__MAX, params), PF_ERR_INTERNAL);
+	db_rollback(db);
+	/* and the connection is as good as before */
+	UNIT_EQ_INT(db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res), PF_OK);
+	PQclear(res);
+}
+
 int
 main(void)
 {
@@ -309,6 +335,7 @@ main(void)
 
 	test_batch_read_sees_what_the_lock_holder_committed(&holder);
 	test_exec_one(&db);
+	test_index_outside_catalogue_is_refused(&db);
 	test_deferred_statement_is_written_by_the_commit(&db);
 	test_deferred_statement_runs_before_the_next_one(&db);
 	test_failing_deferred_statement_fails_the_commit(&db);
