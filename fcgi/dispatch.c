@@ -242,17 +242,17 @@ run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handler
 		    "The service is temporarily unavailable; please retry shortly.");
 }
 
-/* Tries the route's unlocked read (one statement, no BEGIN/COMMIT): true
+/* Tries the route's read without a transaction (one statement, no BEGIN/COMMIT): true
  * when it answered. Whatever it could not answer, including a database
  * error, goes to the transaction with a clean response; so does everything
  * while disconnected (the transaction path reconnects and answers 503). */
 static bool
-run_unlocked(struct handler_ctx *ctx, const struct route_handlers *handlers)
+run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *handlers)
 {
-	if (handlers->unlocked == NULL || ctx->db->conn == NULL ||
+	if (handlers->without_transaction == NULL || ctx->db->conn == NULL ||
 	    PQstatus(ctx->db->conn) != CONNECTION_OK)
 		return false;
-	if (handlers->unlocked(ctx) == PF_OK)
+	if (handlers->without_transaction(ctx) == PF_OK)
 		return true;
 	http_response_clear(ctx->res);
 	return false;
@@ -278,7 +278,7 @@ dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
 		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
 		if (handlers->handler == NULL)
 			http_fail(&res, PF_ERR_INTERNAL, "Something went wrong on our side.");
-		else if (!run_unlocked(&ctx, handlers))
+		else if (!run_without_transaction(&ctx, handlers))
 			run_in_transaction(&ctx, handlers);
 	}
 	write_response(fr, &res);

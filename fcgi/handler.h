@@ -30,7 +30,7 @@ struct route_handlers {
 	/* Optional read that answers without a transaction (one statement) when
 	 * nothing needs changing: PF_OK means it answered; anything else sends
 	 * the request to `handler` in its transaction, as if never tried. */
-	route_handler unlocked;
+	route_handler without_transaction;
 };
 
 /* Each api_routes row's handlers, indexed by enum api_route
@@ -41,7 +41,7 @@ extern const struct route_handlers api_route_handlers[API_ROUTE_COUNT];
 enum pf_error handle_healthz(struct handler_ctx *ctx);
 /* handlers_account.c */
 enum pf_error handle_account_get(struct handler_ctx *ctx);
-enum pf_error handle_account_get_unlocked(struct handler_ctx *ctx);
+enum pf_error handle_account_get_without_transaction(struct handler_ctx *ctx);
 /* handlers_subscription.c */
 enum pf_error handle_subscription_cancel(struct handler_ctx *ctx);
 enum pf_error handle_subscription_resume(struct handler_ctx *ctx);

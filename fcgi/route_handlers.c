@@ -4,7 +4,7 @@
 const struct route_handlers api_route_handlers[API_ROUTE_COUNT] = {
 	[API_HEALTHZ] = {.handler = handle_healthz},
 	[API_ACCOUNT_GET] = {.handler = handle_account_get,
-	    .unlocked = handle_account_get_unlocked},
+	    .without_transaction = handle_account_get_without_transaction},
 	[API_SUBSCRIPTION_CANCEL] = {.handler = handle_subscription_cancel},
 	[API_SUBSCRIPTION_RESUME] = {.handler = handle_subscription_resume},
 	[API_SUBSCRIPTION_DOWNGRADE] = {.handler = handle_subscription_downgrade},

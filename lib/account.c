@@ -461,7 +461,7 @@ out:
 }
 
 enum pf_error
-account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_time now,
+account_read_without_transaction(struct db *db, const struct auth_identity *identity, pf_time now,
     struct account *out, bool *current)
 {
 	struct rollover_step step;

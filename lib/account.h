@@ -62,8 +62,8 @@ enum pf_error account_open_for_user(struct db *db, const struct auth_identity *i
  * nothing (the user exists, the token's email, if any, is the stored one,
  * and no billing period has ended); otherwise *out must not be used and the
  * caller takes the locked path. Returns a database error, else PF_OK. */
-enum pf_error account_read_unlocked(struct db *db, const struct auth_identity *identity,
-    pf_time now, struct account *out, bool *current);
+enum pf_error account_read_without_transaction(struct db *db,
+    const struct auth_identity *identity, pf_time now, struct account *out, bool *current);
 
 /* The paid subscription that suspension ended (the provider may still
  * report charges for it): fills *out (paid = true) and *id, or answers
