@@ -43,7 +43,7 @@ start_subscription(struct handler_ctx *ctx, struct account *acct, const struct p
 	acct->sub.period_start = started_at;
 	acct->sub.period_end = pf_time_add_months(started_at, 1);
 	/* the first charge is dated when the checkout happened */
-	err = account_open_period(ctx->db, acct, plan, "checkout", started_at);
+	err = account_bill_period(ctx->db, acct, plan, "checkout", started_at);
 	if (err != PF_OK)
 		goto out;
 	after = account_subscription_json(acct);

@@ -1,6 +1,6 @@
 /* handlers_refunds.c: the customer's side of refunds (policy 4-6): the
  * billing history, the refund form, filing a request and listing them.
- * Each starts with account_open_for_user (provision, lock, bring the
+ * Each starts with account_lock_current_for_user (provision, lock, bring the
  * subscription up to date); a user only ever sees their own records. */
 #include <stdio.h>
 #include <string.h>
@@ -69,7 +69,7 @@ handle_charges_get(struct handler_ctx *ctx)
 	json_t *charges = NULL;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err == PF_OK)
 		err = charge_list_json(ctx->db, acct.user_id, ctx->req->now, false, &charges);
 	if (err != PF_OK)
@@ -84,7 +84,7 @@ handle_refund_form_get(struct handler_ctx *ctx)
 	json_t *charges = NULL, *tasks = NULL;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err == PF_OK)
 		err = charge_list_json(ctx->db, acct.user_id, ctx->req->now, true, &charges);
 	if (err == PF_OK)
@@ -112,7 +112,7 @@ handle_refund_requests_get(struct handler_ctx *ctx)
 	json_t *list = NULL;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err == PF_OK)
 		err = refund_request_list_for_user(ctx->db, acct.user_id, ctx->req->now, &list);
 	if (err != PF_OK)
@@ -234,7 +234,7 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	if (refund_reason_from_code(f[REFUND_REQUEST_REASON].string, &reason) != 0)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'reason' is not a reason code.");
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	if (!f[REFUND_REQUEST_EMAIL].present && !acct.has_email)

@@ -66,7 +66,7 @@ handle_subscription_cancel(struct handler_ctx *ctx)
 	struct subscription_state next;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_cancel(&acct.sub, &next);
@@ -92,7 +92,7 @@ handle_subscription_resume(struct handler_ctx *ctx)
 	struct subscription_state next;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_resume(&acct.sub, ctx->req->now, &next);
@@ -116,7 +116,7 @@ handle_subscription_downgrade(struct handler_ctx *ctx)
 	char end[PF_RFC3339_LEN];
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = plan_lookup(ctx->db, plan_name, &target);
@@ -158,7 +158,7 @@ handle_scheduled_change_delete(struct handler_ctx *ctx)
 	struct subscription_state next;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_withdraw_scheduled_change(&acct.sub, &next);

@@ -31,7 +31,8 @@ handle_support_refund_requests_get(struct handler_ctx *ctx)
 /* Finds the request, locks its customer's account, brings it up to date
  * and reads the request again under that lock. 404 answered in ctx->res. */
 static enum pf_error
-open_request(struct handler_ctx *ctx, struct refund_request_head *head, struct account *acct)
+load_request_lock_account(struct handler_ctx *ctx, struct refund_request_head *head,
+    struct account *acct)
 {
 	enum pf_error err;
 
@@ -78,7 +79,7 @@ handle_support_refund_request_approve(struct handler_ctx *ctx)
 	struct charge charge;
 	enum pf_error err;
 
-	err = open_request(ctx, &head, &acct);
+	err = load_request_lock_account(ctx, &head, &acct);
 	if (err != PF_OK)
 		return err;
 	if (head.is_task && f[APPROVE_AMOUNT].present)
@@ -115,7 +116,7 @@ handle_support_refund_request_deny(struct handler_ctx *ctx)
 	struct account acct;
 	enum pf_error err;
 
-	err = open_request(ctx, &head, &acct);
+	err = load_request_lock_account(ctx, &head, &acct);
 	if (err != PF_OK)
 		return err;
 	err = refund_request_decide(ctx->db, &acct, &head, false, false, 0,

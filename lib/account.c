@@ -361,7 +361,7 @@ out:
 }
 
 enum pf_error
-account_open_period(struct db *db, struct account *acct, const struct plan *plan,
+account_bill_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at)
 {
 	char sub_id[24], amount[24], charged[24], start[24], end[24];
@@ -432,7 +432,7 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		/* a renewal charge's charged_at is when the cycle records it */
-		err = account_open_period(db, acct, &plan, "renewal", now);
+		err = account_bill_period(db, acct, &plan, "renewal", now);
 		if (err != PF_OK)
 			goto out;
 		after = account_subscription_json(acct);
@@ -508,7 +508,7 @@ account_provision_lock_current(struct db *db, const char *user_id, const char *e
 }
 
 enum pf_error
-account_open_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
+account_lock_current_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
     struct account *out)
 {
 	const struct actor actor = {"user", identity->sub};

@@ -53,12 +53,12 @@ enum pf_error account_provision_lock_current(struct db *db, const char *user_id,
 
 /* Provision (with the token's email), lock, bring up to date: what every
  * user endpoint does first. */
-enum pf_error account_open_for_user(struct db *db, const struct auth_identity *identity,
+enum pf_error account_lock_current_for_user(struct db *db, const struct auth_identity *identity,
     pf_time now, struct account *out);
 
-/* The read-only shortcut of account_open_for_user, for reads: one
+/* The read-only shortcut of account_lock_current_for_user, for reads: one
  * statement, no lock, no transaction needed. *current is true when the
- * account as read is what account_open_for_user would return having changed
+ * account as read is what account_lock_current_for_user would return having changed
  * nothing (the user exists, the token's email, if any, is the stored one,
  * and no billing period has ended); otherwise *out must not be used and the
  * caller takes the locked path. Returns a database error, else PF_OK. */
@@ -99,7 +99,7 @@ enum pf_error account_reset_included(struct db *db, struct account *acct, int64_
 /* Records the charge (origin "checkout" or "renewal", at charged_at, the
  * plan's price) for acct's current period and resets the included credits
  * to the plan's allowance. */
-enum pf_error account_open_period(struct db *db, struct account *acct, const struct plan *plan,
+enum pf_error account_bill_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at);
 
 /* JSON views, as in the contract (new references). */
