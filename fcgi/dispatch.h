@@ -5,7 +5,7 @@
 #define DISPATCH_H
 
 #include <fcgiapp.h>
-#include "config.h"
+#include "app_config.h"
 #include "db.h"
 
 /* Serves the accepted request fr with the worker's connection db. */

@@ -8,7 +8,7 @@
 #include "account.h"
 #include "api_fields.h"
 #include "api_routes.h"
-#include "config.h"
+#include "app_config.h"
 #include "db.h"
 #include "http.h"
 #include "route.h"

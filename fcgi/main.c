@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <fcgiapp.h>
 #include <jansson.h>
-#include "config.h"
+#include "app_config.h"
 #include "connection_set.h"
 #include "db.h"
 #include "dispatch.h"

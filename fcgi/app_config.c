@@ -1,9 +1,9 @@
-/* config.c: configuration loading. Secrets are read, never printed. */
+/* app_config.c: configuration loading. Secrets are read, never printed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "app_config.h"
 
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_KEY_FILE_MAX (64 * 1024)
