@@ -49,8 +49,9 @@ enum pf_error handle_subscription_downgrade(struct handler_ctx *ctx);
 enum pf_error handle_scheduled_change_delete(struct handler_ctx *ctx);
 /* handlers_internal_subscriptions.c */
 enum pf_error handle_internal_subscription_create(struct handler_ctx *ctx);
-/* handlers_refunds.c */
+/* handlers_charges.c */
 enum pf_error handle_charges_get(struct handler_ctx *ctx);
+/* handlers_refunds.c */
 enum pf_error handle_refund_form_get(struct handler_ctx *ctx);
 enum pf_error handle_refund_requests_get(struct handler_ctx *ctx);
 enum pf_error handle_refund_request_create(struct handler_ctx *ctx);

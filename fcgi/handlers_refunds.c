@@ -1,5 +1,5 @@
 /* handlers_refunds.c: the customer's side of refunds (policy 4-6): the
- * billing history, the refund form, filing a request and listing them.
+ * refund form, filing a request and listing them.
  * Each starts with account_lock_current_for_user (provision, lock, bring the
  * subscription up to date); a user only ever sees their own records. */
 #include <stdio.h>
@@ -60,21 +60,6 @@ form_reasons_json(void)
 		    "label", i->label, "eligible", 1, "applies_to", applies));
 	}
 	return list;
-}
-
-enum pf_error
-handle_charges_get(struct handler_ctx *ctx)
-{
-	struct account acct;
-	json_t *charges = NULL;
-	enum pf_error err;
-
-	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
-	if (err == PF_OK)
-		err = charge_list_json(ctx->db, acct.user_id, ctx->req->now, false, &charges);
-	if (err != PF_OK)
-		return err;
-	return http_ok(ctx->res, 200, json_pack("{s:o}", "charges", charges));
 }
 
 enum pf_error
