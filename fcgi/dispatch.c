@@ -34,7 +34,7 @@ write_response(FCGX_Request *fr, const struct http_response *res)
 /* Reads the body into req (at most HTTP_BODY_MAX bytes), draining anything
  * longer so the connection stays usable. */
 static enum pf_error
-read_body(FCGX_Request *fr, struct http_request *req, long declared)
+read_body(const struct dispatch_transport *t, struct http_request *req, long declared)
 {
 	char scratch[4096];
 	size_t want, got = 0;
@@ -42,7 +42,7 @@ read_body(FCGX_Request *fr, struct http_request *req, long declared)
 	if (declared <= 0)
 		return PF_OK;
 	if (declared > HTTP_BODY_MAX) {
-		while (FCGX_GetStr(scratch, sizeof(scratch), fr->in) > 0)
+		while (t->read(t->source, scratch, sizeof(scratch)) > 0)
 			;
 		return PF_ERR_PAYLOAD_TOO_LARGE;
 	}
@@ -51,7 +51,7 @@ read_body(FCGX_Request *fr, struct http_request *req, long declared)
 	if (req->body == NULL)
 		return PF_ERR_INTERNAL;
 	while (got < want) {
-		int n = FCGX_GetStr(req->body + got, (int)(want - got), fr->in);
+		int n = t->read(t->source, req->body + got, (int)(want - got));
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -86,20 +86,21 @@ clock_now(void)
 /* Everything before the database: returns PF_OK with *route set, or an
  * error already written into res. */
 static enum pf_error
-check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_request *req,
+check_request(const struct dispatch_transport *t, const struct app_config *cfg,
+    struct http_request *req,
     struct http_response *res, const struct route **route, struct field_value *values)
 {
-	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	const char *uri = t->param(t->source, "REQUEST_URI");
 	char detail[HTTP_DETAIL_MAX];
 	enum pf_error err;
 	long declared;
 	size_t path_len;
 
-	req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
-	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
+	req->method = t->param(t->source, "REQUEST_METHOD");
+	req->query = t->param(t->source, "QUERY_STRING");
+	req->content_type = t->param(t->source, "CONTENT_TYPE");
+	req->authorization = t->param(t->source, "HTTP_AUTHORIZATION");
+	req->idempotency_key = t->param(t->source, "HTTP_IDEMPOTENCY_KEY");
 	req->now = clock_now();
 	if (req->method == NULL || uri == NULL)
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
@@ -125,6 +126,8 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 			return http_fail(res, err, "Sign in to continue: a bearer token is required.");
 		if (err == PF_ERR_TOKEN_EXPIRED)
 			return http_fail(res, err, "Your session has expired; sign in again.");
+		if (err == PF_ERR_INTERNAL)
+			return http_fail(res, err, "Something went wrong on our side.");
 		if (err != PF_OK)
 			return http_fail(res, PF_ERR_INVALID_TOKEN, "The bearer token is not valid.");
 		if ((int)req->identity.role != (*route)->role)
@@ -133,7 +136,7 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 			    auth_role_name(req->identity.role));
 	}
 
-	declared = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+	declared = content_length(t->param(t->source, "CONTENT_LENGTH"));
 	if (declared < 0)
 		return http_fail(res, PF_ERR_INVALID_REQUEST, "Invalid Content-Length.");
 	if ((*route)->body == ROUTE_BODY_NONE)
@@ -141,7 +144,7 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	/* values[] holds ROUTE_FIELDS_MAX; api_routes.c checks it at compile time */
 	if ((*route)->field_count > ROUTE_FIELDS_MAX)
 		return http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
-	err = read_body(fr, req, declared);
+	err = read_body(t, req, declared);
 	if (err == PF_ERR_PAYLOAD_TOO_LARGE)
 		return http_fail(res, err, "The request body is larger than 64 KiB.");
 	if (err != PF_OK)
@@ -259,29 +262,54 @@ run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *ha
 }
 
 void
-dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
+dispatch_serve(const struct dispatch_transport *t, struct db *db, const struct app_config *cfg,
+    struct http_response *res)
 {
 	struct http_request req;
-	struct http_response res;
 	struct field_value values[ROUTE_FIELDS_MAX];
 	const struct route *route = NULL;
 
 	memset(&req, 0, sizeof(req));
-	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
-	if (check_request(fr, cfg, &req, &res, &route, values) == PF_OK) {
+	if (check_request(t, cfg, &req, res, &route, values) == PF_OK) {
 		const struct route_handlers *handlers = &api_route_handlers[route - api_routes];
-		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
+		struct handler_ctx ctx = {db, cfg, &req, res, values, {NULL, NULL}};
 
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
 		    auth_role_name(req.identity.role);
 		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
 		if (handlers->handler == NULL)
-			http_fail(&res, PF_ERR_INTERNAL, "Something went wrong on our side.");
+			http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
 		else if (!run_without_transaction(&ctx, handlers))
 			run_in_transaction(&ctx, handlers);
 	}
+	http_request_clear(&req);
+}
+
+static const char *
+fcgx_param(void *source, const char *name)
+{
+	FCGX_Request *fr = source;
+
+	return FCGX_GetParam(name, fr->envp);
+}
+
+static int
+fcgx_read(void *source, char *buf, int len)
+{
+	FCGX_Request *fr = source;
+
+	return FCGX_GetStr(buf, len, fr->in);
+}
+
+void
+dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
+{
+	const struct dispatch_transport t = {fcgx_param, fcgx_read, fr};
+	struct http_response res;
+
+	memset(&res, 0, sizeof(res));
+	dispatch_serve(&t, db, cfg, &res);
 	write_response(fr, &res);
 	http_response_clear(&res);
-	http_request_clear(&req);
 }
