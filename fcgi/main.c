@@ -23,6 +23,7 @@
 #include "connection_set.h"
 #include "db.h"
 #include "dispatch.h"
+#include "json_memory.h"
 
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
@@ -219,6 +220,7 @@ main(void)
 	if (config_load(&cfg) != 0)
 		return 2;
 	json_object_seed(0); /* seed jansson's hash once, before any thread */
+	json_memory_watch();
 	if (FCGX_Init() != 0)
 		return 2;
 	if (connection_set_check_reader() != 0) {

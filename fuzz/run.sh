@@ -52,7 +52,7 @@ fixtures="$src/tests/unit/fixtures"
 
 # lib/ sources the targets reach; none touches the database or FastCGI (the
 # route and field tables are the service's own: api_routes.c, api_fields.c).
-lib_sources="http json_text json_fields route api_routes api_fields policy_refund auth_subject auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
+lib_sources="http json_text json_memory json_fields route api_routes api_fields policy_refund auth_subject auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
 
 build_all() {
 	objs=

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "http.h"
+#include "json_memory.h"
 #include "json_text.h"
 
 enum pf_error
@@ -305,7 +306,7 @@ http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
 {
 	const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
 	json_error_t error, again;
-	json_t *as_real;
+	json_t *as_real = NULL;
 	char key[65];
 
 	if (req->body == NULL || req->body_len == 0)
@@ -314,14 +315,30 @@ http_parse_json_body(struct http_request *req, char *detail, size_t detail_len)
 		snprintf(detail, detail_len, "The request body is nested too deeply.");
 		return PF_ERR_INVALID_JSON;
 	}
+	json_memory_reset();
 	req->json = json_loadb(req->body, req->body_len, flags, &error);
+	/* a document parsed while memory ran out may lack what failed:
+	 * jansson 2.14 can return one anyway */
+	if (json_memory_ran_out()) {
+		json_decref(req->json);
+		req->json = NULL;
+		snprintf(detail, detail_len, "Something went wrong on our side.");
+		return PF_ERR_INTERNAL;
+	}
 	if (req->json == NULL) {
 		/* 2^63 is well-formed JSON that jansson cannot hold as an integer:
 		 * a value out of range for its field, not malformed JSON, provided
 		 * the rest of the text parses */
-		if (json_error_code(&error) == json_error_numeric_overflow &&
-		    (as_real = json_loadb(req->body, req->body_len, flags | JSON_DECODE_INT_AS_REAL,
-		    &again)) != NULL) {
+		if (json_error_code(&error) == json_error_numeric_overflow) {
+			as_real = json_loadb(req->body, req->body_len, flags | JSON_DECODE_INT_AS_REAL,
+			    &again);
+			if (json_memory_ran_out()) {
+				json_decref(as_real);
+				snprintf(detail, detail_len, "Something went wrong on our side.");
+				return PF_ERR_INTERNAL;
+			}
+		}
+		if (as_real != NULL) {
 			bool object = json_is_object(as_real);
 			json_decref(as_real);
 			if (!object) {

@@ -84,8 +84,8 @@ int http_json_depth(const char *text, size_t len);
 /* Parses req->body into req->json: PF_ERR_INVALID_JSON for malformed text,
  * duplicate keys or depth over HTTP_JSON_DEPTH_MAX; PF_ERR_INVALID_REQUEST
  * for valid JSON that is not an object, or an integer beyond int64 (the
- * detail names its top-level field). detail receives the message. No body:
- * PF_OK with json NULL. */
+ * detail names its top-level field), PF_ERR_INTERNAL when memory ran out.
+ * detail receives the message. No body: PF_OK with json NULL. */
 enum pf_error http_parse_json_body(struct http_request *req, char *detail, size_t detail_len);
 
 /* "application/json" with optional parameters (charset=utf-8). */
