@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "handler.h"
 #include "idempotency.h"
+#include "json_memory.h"
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
 
@@ -17,8 +18,9 @@
 static void
 write_response(FCGX_Request *fr, const struct http_response *res)
 {
-	const char *content_type = "application/json";
-	char *body = http_render_body(res, &content_type);
+	const char *content_type = res->raw_content_type ? res->raw_content_type : "application/json";
+	char *rendered = res->raw_body != NULL ? NULL : http_render_body(res, &content_type);
+	const char *body = res->raw_body != NULL ? res->raw_body : rendered;
 	size_t body_len = body ? strlen(body) : 0;
 	char head[HTTP_HEAD_MAX];
 	bool send_body;
@@ -28,7 +30,7 @@ write_response(FCGX_Request *fr, const struct http_response *res)
 	FCGX_PutStr(head, (int)n, fr->out);
 	if (body != NULL && send_body)
 		FCGX_PutStr(body, (int)body_len, fr->out);
-	free(body);
+	free(rendered);
 }
 
 /* Reads the body into req (at most HTTP_BODY_MAX bytes), draining anything
@@ -203,6 +205,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handler
 		http_response_clear(res);
 		memset(&idem, 0, sizeof(idem));
 		ctx->db->last_sqlstate[0] = '\0';
+		json_memory_reset();
 		err = db_ensure(ctx->db);
 		if (err == PF_OK)
 			err = db_begin(ctx->db);
@@ -221,6 +224,19 @@ run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handler
 			}
 		}
 		keep = err == PF_OK || idem.answered || (is_business_error(err) && idem.stored);
+		/* the answer is rendered before the COMMIT: no allocation after
+		 * it can turn a committed change into an empty answer */
+		if (keep && http_response_render(res) != PF_OK) {
+			keep = false;
+			err = PF_ERR_INTERNAL;
+		}
+		/* a JSON value that could not be built may have been dropped
+		 * silently (a member an audit row, a notification or the answer
+		 * lacks): nothing built meanwhile is committed or answered */
+		if (json_memory_ran_out()) {
+			keep = false;
+			err = PF_ERR_INTERNAL;
+		}
 		if (keep) {
 			enum pf_error commit_err = db_commit(ctx->db);
 			if (commit_err == PF_OK)
@@ -228,8 +244,11 @@ run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handler
 			err = commit_err;
 		} else {
 			db_rollback(ctx->db);
-			if (is_business_error(err))
+			if (is_business_error(err) && http_response_render(res) == PF_OK &&
+			    !json_memory_ran_out())
 				return;
+			if (is_business_error(err))
+				err = PF_ERR_INTERNAL;
 			if (connection_lost_before_commit(ctx->db, err, &reconnected))
 				continue;
 		}
@@ -255,7 +274,9 @@ run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *ha
 	if (handlers->without_transaction == NULL || ctx->db->conn == NULL ||
 	    PQstatus(ctx->db->conn) != CONNECTION_OK)
 		return false;
-	if (handlers->without_transaction(ctx) == PF_OK)
+	json_memory_reset();
+	if (handlers->without_transaction(ctx) == PF_OK && http_response_render(ctx->res) == PF_OK &&
+	    !json_memory_ran_out())
 		return true;
 	http_response_clear(ctx->res);
 	return false;

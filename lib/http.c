@@ -122,6 +122,22 @@ http_response_head(const struct http_response *res, const char *content_type, si
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
+enum pf_error
+http_response_render(struct http_response *res)
+{
+	const char *content_type = "application/json";
+	char *text;
+
+	if (res->raw_body != NULL)
+		return PF_OK;
+	text = http_render_body(res, &content_type);
+	if (text == NULL)
+		return PF_ERR_INTERNAL;
+	res->raw_body = text;
+	res->raw_content_type = content_type;
+	return PF_OK;
+}
+
 void
 http_request_clear(struct http_request *req)
 {

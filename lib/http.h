@@ -65,6 +65,12 @@ char *http_render_body(const struct http_response *res, const char **content_typ
 size_t http_response_head(const struct http_response *res, const char *content_type,
     size_t body_len, char *buf, size_t len, bool *send_body);
 
+/* Renders the body into res->raw_body (with its content type) now, so the
+ * answer exists before a COMMIT and nothing is left to allocate after it.
+ * PF_OK (also when it already was), or PF_ERR_INTERNAL when memory ran out,
+ * res unchanged. */
+enum pf_error http_response_render(struct http_response *res);
+
 /* Frees what the request and response own and resets them. */
 void http_request_clear(struct http_request *req);
 void http_response_clear(struct http_response *res);
