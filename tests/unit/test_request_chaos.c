@@ -9,10 +9,18 @@
  *
  * What it covers: every allocation made through malloc, calloc, realloc or
  * strdup by the service's own code (linked with --wrap), by jansson
- * (json_set_alloc_funcs) and by OpenSSL (CRYPTO_set_mem_functions): routing,
+ * (json_memory_watch) and by OpenSSL (CRYPTO_set_mem_functions): routing,
  * token verification, body reading and parsing, validation, and the problem
- * response. Not covered: libpq's and libfcgi's own allocations, and the
- * handlers past their first statement (there is no database here). */
+ * response. Not covered: libpq's and libfcgi's own allocations.
+ *
+ * Built with CHAOS_WITH_DATABASE (tests/db/test_request_chaos_db, run by
+ * run-all.sh against the suite's PostgreSQL, PF_DATABASE), the same requests
+ * go through the handlers and their transactions too, for a user of its
+ * own: a run whose allocation failed must answer 500 or 503 and leave no
+ * row behind (audit_log, outbox, credit_ledger, charges, idempotency_keys
+ * and provider_events are counted before and after); the read-only
+ * shortcut of GET /account may instead recover in its transaction. The
+ * last, unharmed run of each route may answer anything and commit. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +186,12 @@ openssl_free(void *p, const char *file, int line)
 
 /* ---- requests ------------------------------------------------------------ */
 
+#ifdef CHAOS_WITH_DATABASE
+#define CHAOS_NAME "test_request_chaos_db"
+#else
+#define CHAOS_NAME "test_request_chaos"
+#endif
+
 #define SECRET "chaos-test-secret-of-at-least-32-bytes!"
 #define ISSUER "https://auth.test"
 #define AUDIENCE "personaforge-account"
@@ -199,7 +213,7 @@ static const struct request requests[API_ROUTE_COUNT] = {
 	[API_SCHEDULED_CHANGE_DELETE] = {"/api/v1/subscription/scheduled-change", NULL},
 	[API_INTERNAL_SUBSCRIPTION_CREATE] = {"/api/v1/internal/subscriptions",
 	    "{\"user_id\": \"chaos-user\", \"email\": \"c@example.com\", \"plan\": \"pro\","
-	    " \"provider_ref\": \"chaos-ref-1\", \"started_at\": \"2026-01-01T00:00:00Z\"}"},
+	    " \"provider_ref\": \"chaos-user-ref-1\", \"started_at\": \"2026-01-01T00:00:00Z\"}"},
 	[API_CHARGES_GET] = {"/api/v1/charges", NULL},
 	[API_REFUND_FORM_GET] = {"/api/v1/refund-form", NULL},
 	[API_REFUND_REQUESTS_GET] = {"/api/v1/refund-requests", NULL},
@@ -215,7 +229,7 @@ static const struct request requests[API_ROUTE_COUNT] = {
 	    "{\"note\": \"terms\"}"},
 	[API_INTERNAL_CHARGE_CREATE] = {"/api/v1/internal/charges",
 	    "{\"user_id\": \"chaos-user\", \"kind\": \"credit_pack\", \"amount_cents\": 900,"
-	    " \"currency\": \"USD\", \"provider_ref\": \"chaos-ref-2\", \"credits\": 100}"},
+	    " \"currency\": \"USD\", \"provider_ref\": \"chaos-user-ref-2\", \"credits\": 100}"},
 	[API_INTERNAL_TASK_CREATE] = {"/api/v1/internal/tasks",
 	    "{\"user_id\": \"chaos-user\", \"kind\": \"image\", \"credits\": 5}"},
 	[API_INTERNAL_TASK_COMPLETE] = {"/api/v1/internal/tasks/tk_1/complete", NULL},
@@ -223,7 +237,7 @@ static const struct request requests[API_ROUTE_COUNT] = {
 };
 
 struct transport_state {
-	const char *method, *uri, *authorization, *content_length, *body;
+	const char *method, *uri, *authorization, *content_length, *body, *idempotency_key;
 	size_t body_at;
 };
 
@@ -243,7 +257,7 @@ state_param(void *source, const char *name)
 	if (strcmp(name, "CONTENT_TYPE") == 0)
 		return s->body != NULL ? "application/json" : NULL;
 	if (strcmp(name, "HTTP_IDEMPOTENCY_KEY") == 0)
-		return s->body != NULL ? "chaos-key-1" : NULL;
+		return s->body != NULL ? s->idempotency_key : NULL;
 	return NULL;
 }
 
@@ -260,9 +274,9 @@ state_read(void *source, char *buf, int len)
 	return (int)n;
 }
 
-/* "Bearer <HS256 JWT>" for role, signed with SECRET. */
+/* "Bearer <HS256 JWT>" for user in role, signed with SECRET. */
 static void
-mint_bearer(const char *role, char *out, size_t len)
+mint_bearer(const char *user, const char *role, char *out, size_t len)
 {
 	char header_b64[128], claims_b64[512], input[700], claims[400];
 	unsigned char mac[32];
@@ -275,9 +289,9 @@ mint_bearer(const char *role, char *out, size_t len)
 	    header_b64, sizeof(header_b64));
 	UNIT_CHECK(n > 0);
 	snprintf(claims, sizeof(claims),
-	    "{\"sub\":\"chaos-user\",\"email\":\"c@example.com\",\"role\":\"%s\","
+	    "{\"sub\":\"%s\",\"email\":\"c@example.com\",\"role\":\"%s\","
 	    "\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE "\",\"iat\":%lld,\"exp\":%lld}",
-	    role, (long long)now, (long long)now + 3600);
+	    user, role, (long long)now, (long long)now + 3600);
 	n = base64url_encode((const unsigned char *)claims, strlen(claims), claims_b64,
 	    sizeof(claims_b64));
 	UNIT_CHECK(n > 0);
@@ -293,24 +307,69 @@ mint_bearer(const char *role, char *out, size_t len)
  * the answer as write_response does. Returns the status the client gets. */
 static char last_detail[HTTP_DETAIL_MAX];
 
+#ifdef CHAOS_WITH_DATABASE
+static PGconn *check_conn;   /* sees what was committed */
+
+/* Rows the service writes for anything it changes. */
+static long long
+rows_written(void)
+{
+	PGresult *res = PQexec(check_conn,
+	    "SELECT (SELECT count(*) FROM audit_log) + (SELECT count(*) FROM outbox)"
+	    " + (SELECT count(*) FROM credit_ledger) + (SELECT count(*) FROM charges)"
+	    " + (SELECT count(*) FROM idempotency_keys) + (SELECT count(*) FROM provider_events)");
+	long long n = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+#endif
+
+/* text with every "chaos-user" replaced by user (the user of this run). */
+static void
+with_user(const char *text, const char *user, char *out, size_t len)
+{
+	const char *mark = "chaos-user";
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (text != NULL && *text != '\0' && used + 1 < len) {
+		const char *at = strstr(text, mark);
+		size_t keep = at != NULL ? (size_t)(at - text) : strlen(text);
+		int n = snprintf(out + used, len - used, "%.*s%s", (int)keep, text,
+		    at != NULL ? user : "");
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+		text = at != NULL ? at + strlen(mark) : text + keep;
+	}
+}
+
 static int
-serve(enum api_route r, struct db *db, const struct app_config *cfg, const char *bearer,
-    long fail_at, long *leaked)
+serve(enum api_route r, struct db *db, const struct app_config *cfg, const char *user,
+    const char *bearer, long fail_at, long *leaked)
 {
 	const struct route *route = &api_routes[r];
 	struct transport_state state;
 	const struct dispatch_transport t = {state_param, state_read, &state};
 	struct http_response res;
 	const char *content_type = "application/json";
-	char length[24], head[HTTP_HEAD_MAX], *body;
+	char length[24], head[HTTP_HEAD_MAX], *body, uri[HTTP_PATH_MAX], text[1024], key[96];
 	bool send_body;
 	int status, saved_stderr, quiet;
 
 	memset(&state, 0, sizeof(state));
 	state.method = route->method;
-	state.uri = requests[r].path;
+	with_user(requests[r].path, user, uri, sizeof(uri));
+	with_user(requests[r].body, user, text, sizeof(text));
+	snprintf(key, sizeof(key), "%s-%d", user, (int)r);
+	state.uri = uri;
 	state.authorization = route->role == ROUTE_ROLE_PUBLIC ? NULL : bearer;
-	state.body = requests[r].body;
+	state.body = requests[r].body != NULL ? text : NULL;
+	state.idempotency_key = key;
 	snprintf(length, sizeof(length), "%zu", state.body ? strlen(state.body) : 0);
 	state.content_length = length;
 	memset(&res, 0, sizeof(res));
@@ -326,9 +385,13 @@ serve(enum api_route r, struct db *db, const struct app_config *cfg, const char 
 	chaos_failed = false;
 	chaos_on = true;
 	dispatch_serve(&t, db, cfg, &res);
-	body = http_render_body(&res, &content_type);
-	http_response_head(&res, content_type, body ? strlen(body) : 0, head, sizeof(head),
-	    &send_body);
+	/* as write_response does: the body rendered before any COMMIT, else now */
+	body = res.raw_body != NULL ? NULL : http_render_body(&res, &content_type);
+	if (res.raw_body != NULL && res.raw_content_type != NULL)
+		content_type = res.raw_content_type;
+	http_response_head(&res, content_type,
+	    res.raw_body != NULL ? strlen(res.raw_body) : body != NULL ? strlen(body) : 0,
+	    head, sizeof(head), &send_body);
 	status = atoi(head + strlen("Status: "));
 	snprintf(last_detail, sizeof(last_detail), "%s", res.detail);
 	free(body);
@@ -359,7 +422,7 @@ main(void)
 	static unsigned char secret[] = SECRET;
 	struct app_config cfg;
 	struct db db;
-	char bearer[1024];
+	char bearer[1024], user[64];
 	long total = 0;
 
 	/* before OpenSSL allocates anything */
@@ -368,7 +431,19 @@ main(void)
 	json_memory_watch();
 
 	memset(&cfg, 0, sizeof(cfg));
+#ifdef CHAOS_WITH_DATABASE
+	if (getenv("PF_DATABASE") == NULL) {
+		fprintf(stderr, "test_request_chaos_db: PF_DATABASE is not set\n");
+		printf("test_request_chaos_db: 0 passed, 1 failed\n");
+		return 1;
+	}
+	snprintf(cfg.database, sizeof(cfg.database), "%s", getenv("PF_DATABASE"));
+	check_conn = PQconnectdb(cfg.database);
+	UNIT_EQ_INT(PQstatus(check_conn), CONNECTION_OK);
+#else
 	snprintf(cfg.database, sizeof(cfg.database), "host=/nonexistent-pf-chaos port=1");
+#endif
+	snprintf(user, sizeof(user), "chaos-%ld-%d", (long)time(NULL), (int)getpid());
 	cfg.auth.alg = AUTH_ALG_HS256;
 	cfg.auth.key = secret;
 	cfg.auth.key_len = strlen(SECRET);
@@ -376,7 +451,7 @@ main(void)
 	snprintf(cfg.auth.audience, sizeof(cfg.auth.audience), AUDIENCE);
 	cfg.auth.leeway_seconds = 30;
 	UNIT_EQ_INT(auth_config_prepare(&cfg.auth), 0);
-	db_init(&db, cfg.database, 1000);
+	db_init(&db, cfg.database, 5000);
 
 	for (int r = 0; r < API_ROUTE_COUNT; r++) {
 		const struct route *route = &api_routes[r];
@@ -388,18 +463,37 @@ main(void)
 			UNIT_CHECK(requests[r].path != NULL);
 			continue;
 		}
-		mint_bearer(role_claim(route->role), bearer, sizeof(bearer));
+		mint_bearer(user, role_claim(route->role), bearer, sizeof(bearer));
+#ifndef CHAOS_WITH_DATABASE
 		/* unharmed, it reaches the (absent) database: 503; and warms what is
 		 * made once per process (OpenSSL's algorithm fetches) */
-		status = serve((enum api_route)r, &db, &cfg, bearer, 0, &leaked);
+		status = serve((enum api_route)r, &db, &cfg, user, bearer, 0, &leaked);
 		if (status != 503)
-			fprintf(stderr, "%s %s: %d without failure\n", route->method, route->pattern, status);
+			fprintf(stderr, "%s %s: %d without failure\n", route->method, route->pattern,
+			    status);
 		UNIT_EQ_INT(status, 503);
+#endif
 		for (n = 1;; n++) {
-			status = serve((enum api_route)r, &db, &cfg, bearer, n, &leaked);
+#ifdef CHAOS_WITH_DATABASE
+			long long before = rows_written(), after;
+#endif
+			status = serve((enum api_route)r, &db, &cfg, user, bearer, n, &leaked);
 			if (!chaos_failed)
 				break;
 			total++;
+#ifdef CHAOS_WITH_DATABASE
+			after = rows_written();
+			/* the read-only shortcut's failure is retried in the transaction,
+			 * which then does all an unharmed run does */
+			if (api_route_handlers[r].without_transaction != NULL && status == 200) {
+				status = 500;
+				after = before;
+			}
+			if (after != before)
+				fprintf(stderr, "%s %s: allocation %ld failed and %lld rows stayed\n",
+				    route->method, route->pattern, n, after - before);
+			UNIT_EQ_INT(after - before, 0);
+#endif
 			if ((status != 500 && status != 503) || leaked != 0)
 				fprintf(stderr, "%s %s: allocation %ld of %ld failed: status %d (%s), "
 				    "%ld leaked\n", route->method, route->pattern, n, chaos_calls, status,
@@ -407,11 +501,22 @@ main(void)
 			UNIT_CHECK(status == 500 || status == 503);
 			UNIT_EQ_INT(leaked, 0);
 		}
+#ifdef CHAOS_WITH_DATABASE
+		/* the unharmed run answers as the service does, whatever that is */
+		UNIT_CHECK(status >= 200 && status < 500);
+		if (status >= 500)
+			fprintf(stderr, "%s %s: %d without failure (%s)\n", route->method,
+			    route->pattern, status, last_detail);
+#else
 		UNIT_EQ_INT(status, 503);
+#endif
 	}
-	printf("test_request_chaos: %ld failed allocations over %d routes\n", total,
+	printf("%s: %ld failed allocations over %d routes\n", CHAOS_NAME, total,
 	    (int)API_ROUTE_COUNT);
 	db_close(&db);
 	auth_config_release(&cfg.auth);
-	return UNIT_REPORT("test_request_chaos");
+#ifdef CHAOS_WITH_DATABASE
+	PQfinish(check_conn);
+#endif
+	return UNIT_REPORT(CHAOS_NAME);
 }
