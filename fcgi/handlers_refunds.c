@@ -11,13 +11,14 @@
 #include "task.h"
 
 /* The refund form's "fields", read from the table the validator enforces,
- * so what the form promises and what the service accepts cannot drift. */
+ * so what the form promises and what the service accepts cannot drift.
+ * NULL when memory ran out. */
 static json_t *
 form_fields_json(bool account_has_email)
 {
 	json_t *list = json_array();
 
-	for (size_t i = 0; i < REFUND_REQUEST_FIELD_COUNT; i++) {
+	for (size_t i = 0; list != NULL && i < REFUND_REQUEST_FIELD_COUNT; i++) {
 		const struct field_spec *f = &refund_request_fields[i];
 		json_int_t max = (json_int_t)f->max;
 
@@ -29,35 +30,38 @@ form_fields_json(bool account_has_email)
 		}
 		/* policy 6: a request includes the account email; with none on
 		 * the account, the form must ask for one */
-		json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "name", f->name,
+		if (json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "name", f->name,
 		    "required", f->required || (strcmp(f->name, "email") == 0 && !account_has_email),
-		    "max_length", max));
+		    "max_length", max)) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
 	return list;
 }
 
+/* The reasons as the policy table has them; NULL when memory ran out (a
+ * form missing a reason is not the form). */
 static json_t *
 form_reasons_json(void)
 {
-	json_t *list = json_array();
+	json_t *list = json_array(), *item;
 
-	for (int r = 0; r < REFUND_REASON__MAX; r++) {
+	for (int r = 0; list != NULL && r < REFUND_REASON__MAX; r++) {
 		const struct refund_reason_info *i = refund_reason_info((enum refund_reason)r);
 		const char *code = refund_reason_code((enum refund_reason)r);
-		json_t *applies;
 
-		if (!i->eligible) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s}", "code", code,
-			    "label", i->label, "eligible", 0, "explanation", i->explanation));
-			continue;
+		if (!i->eligible)
+			item = json_pack("{s:s, s:s, s:b, s:s}", "code", code, "label", i->label,
+			    "eligible", 0, "explanation", i->explanation);
+		else
+			item = json_pack("{s:s, s:s, s:b, s:[s*s*]}", "code", code, "label", i->label,
+			    "eligible", 1, "applies_to", i->applies_to_charge ? "charge" : NULL,
+			    i->applies_to_task ? "task" : NULL);
+		if (json_array_append_new(list, item) != 0) {
+			json_decref(list);
+			list = NULL;
 		}
-		applies = json_array();
-		if (i->applies_to_charge)
-			json_array_append_new(applies, json_string("charge"));
-		if (i->applies_to_task)
-			json_array_append_new(applies, json_string("task"));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "code", code,
-		    "label", i->label, "eligible", 1, "applies_to", applies));
 	}
 	return list;
 }
