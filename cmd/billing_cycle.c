@@ -25,6 +25,7 @@
 #include "account.h"
 #include "auth_subject.h"
 #include "db.h"
+#include "json_memory.h"
 #include "pf_time.h"
 #include "policy_subscription.h"
 #include "sql_billing.h"
@@ -258,6 +259,7 @@ cycle_user_once(struct db *db, const struct cycle_options *opt, const char *user
 
 	*locked = false;
 	memset(counts, 0, sizeof(*counts));
+	json_memory_reset();
 	err = db_begin(db);
 	if (err != PF_OK)
 		goto out;
@@ -284,6 +286,12 @@ cycle_user_once(struct db *db, const struct cycle_options *opt, const char *user
 	if (steps != expected) {
 		fprintf(stderr, "pf-billing-cycle: user %s: %d steps applied, %ld expected\n",
 		    user_id, steps, expected);
+		err = PF_ERR_INTERNAL;
+		goto out;
+	}
+	/* a JSON value that could not be built may be missing from an audit row
+	 * or a notification: nothing of this user is committed then */
+	if (json_memory_ran_out()) {
 		err = PF_ERR_INTERNAL;
 		goto out;
 	}
@@ -525,6 +533,7 @@ main(int argc, char **argv)
 	long timeout_ms = CYCLE_DEFAULT_TIMEOUT_MS;
 	int ret;
 
+	json_memory_watch();
 	memset(&opt, 0, sizeof(opt));
 	memset(&sum, 0, sizeof(sum));
 	ret = parse_options(argc, argv, &opt);
