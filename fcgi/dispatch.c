@@ -89,8 +89,8 @@ clock_now(void)
  * error already written into res. */
 static enum pf_error
 check_request(const struct dispatch_transport *t, const struct app_config *cfg,
-    struct http_request *req,
-    struct http_response *res, const struct route **route, struct field_value *values)
+    struct http_request *req, struct http_response *res, const struct route **route,
+    struct field_value *values)
 {
 	const char *uri = t->param(t->source, "REQUEST_URI");
 	char detail[HTTP_DETAIL_MAX];
@@ -264,10 +264,11 @@ run_in_transaction(struct handler_ctx *ctx, const struct route_handlers *handler
 		    "The service is temporarily unavailable; please retry shortly.");
 }
 
-/* Tries the route's read without a transaction (one statement, no BEGIN/COMMIT): true
- * when it answered. Whatever it could not answer, including a database
- * error, goes to the transaction with a clean response; so does everything
- * while disconnected (the transaction path reconnects and answers 503). */
+/* Tries the route's read without a transaction (one statement, no BEGIN or
+ * COMMIT): true when it answered. Whatever it could not answer, including a
+ * database error or memory running out, goes to the transaction with a
+ * clean response; so does everything while disconnected (the transaction
+ * path reconnects and answers 503). */
 static bool
 run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *handlers)
 {
