@@ -303,9 +303,7 @@ mint_bearer(const char *user, const char *role, char *out, size_t len)
 	snprintf(out, len, "Bearer %s.%s", input, mac_b64);
 }
 
-/* Serves route r once, failing allocation fail_at (0: none), and renders
- * the answer as write_response does. Returns the status the client gets. */
-static char last_detail[HTTP_DETAIL_MAX];
+static char last_detail[HTTP_DETAIL_MAX];   /* of the last answer, for the report */
 
 #ifdef CHAOS_WITH_DATABASE
 static PGconn *check_conn;   /* sees what was committed */
@@ -348,6 +346,9 @@ with_user(const char *text, const char *user, char *out, size_t len)
 	}
 }
 
+/* Serves route r once for user, failing allocation fail_at (0: none), and
+ * renders the answer as write_response does. Returns the status the client
+ * gets; *leaked counts what the run allocated and did not free. */
 static int
 serve(enum api_route r, struct db *db, const struct app_config *cfg, const char *user,
     const char *bearer, long fail_at, long *leaked)
