@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "account.h"
+#include "auth_subject.h"
 #include "db.h"
+#include "json_memory.h"
 #include "pf_time.h"
 #include "policy_subscription.h"
 #include "sql_billing.h"
@@ -115,16 +117,6 @@ usage(FILE *f)
 	    CYCLE_DEFAULT_CONNINFO, CYCLE_DEFAULT_BATCH);
 }
 
-/* The token's sub syntax, which is also the users.id CHECK. Such an id
- * needs no escaping inside a double-quoted array element. */
-static bool
-user_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	return n >= 1 && n <= AUTH_SUB_MAX &&
-	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
-}
-
 /* Appends "id" to the text[] literal in *literal (a new string each time). */
 static int
 only_users_add(char **literal, const char *id)
@@ -208,7 +200,7 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 				return EXIT_USAGE;
 			}
 		} else if (strcmp(arg, "--user") == 0) {
-			if (!user_id_valid(value) || ++users > CYCLE_USERS_MAX) {
+			if (!auth_subject_valid(value, strlen(value)) || ++users > CYCLE_USERS_MAX) {
 				fprintf(stderr, "pf-billing-cycle: --user: not a user id (or too many): %.80s\n",
 				    value);
 				return EXIT_USAGE;
@@ -279,6 +271,7 @@ cycle_user_once(struct db *db, const struct cycle_options *opt, const char *user
 
 	*locked = false;
 	memset(counts, 0, sizeof(*counts));
+	json_memory_reset();
 	err = db_begin(db);
 	if (err != PF_OK)
 		goto out;
@@ -305,6 +298,12 @@ cycle_user_once(struct db *db, const struct cycle_options *opt, const char *user
 	if (steps != expected) {
 		fprintf(stderr, "pf-billing-cycle: user %s: %d steps applied, %ld expected\n",
 		    user_id, steps, expected);
+		err = PF_ERR_INTERNAL;
+		goto out;
+	}
+	/* a JSON value that could not be built may be missing from an audit row
+	 * or a notification: nothing of this user is committed then */
+	if (json_memory_ran_out()) {
 		err = PF_ERR_INTERNAL;
 		goto out;
 	}
@@ -607,6 +606,7 @@ main(int argc, char **argv)
 	long timeout_ms = CYCLE_DEFAULT_TIMEOUT_MS;
 	int ret;
 
+	json_memory_watch();
 	memset(&opt, 0, sizeof(opt));
 	memset(&sum, 0, sizeof(sum));
 	ret = parse_options(argc, argv, &opt);

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include "config.h"
+#include "app_config.h"
 #include "db.h"
 #include "mail_message.h"
 #include "mail_text.h"

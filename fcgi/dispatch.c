@@ -10,78 +10,43 @@
 #include "dispatch.h"
 #include "handler.h"
 #include "idempotency.h"
+#include "cors.h"
 #include "log.h"
 #include "metrics.h"
+#include "json_memory.h"
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
 
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
-	}
-}
+/* The CORS lines of the answer this thread is writing (res->extra_headers
+ * points here until it is written). Per thread: nothing shared. */
+static __thread char cors_lines[1024];
 
-/* Writes status, headers and body. Headers are formatted with snprintf:
- * libfcgi's own printf does not know every conversion (%zu among them).
- * extra: more header lines (CORS), "" for none. A 204 has no body. */
+/* Writes head and body. A head that does not fit its buffer is a bare 500
+ * without the body: a body without its head would reach nginx as a
+ * malformed answer (or be read as headers). */
 static void
-write_response(FCGX_Request *fr, const struct http_response *res, const char *request_id,
-    const char *extra)
+write_response(FCGX_Request *fr, const struct http_response *res)
 {
-	const char *content_type = "application/json";
-	char *body = NULL;
-	size_t body_len;
-	int status = res->status ? res->status : 500;
-	char head[1536];
-	int n;
+	const char *content_type = res->raw_content_type ? res->raw_content_type : "application/json";
+	bool no_body = res->status == 204;      /* a CORS preflight's answer */
+	char *rendered = res->raw_body != NULL || no_body ? NULL : http_render_body(res, &content_type);
+	const char *body = no_body ? NULL : res->raw_body != NULL ? res->raw_body : rendered;
+	size_t body_len = body ? strlen(body) : 0;
+	char head[HTTP_HEAD_MAX];
+	bool send_body;
+	size_t n;
 
-	if (status == 204) {
-		n = snprintf(head, sizeof(head), "Status: 204 %s\r\nCache-Control: no-store\r\n"
-		    "X-Request-Id: %s\r\n%s\r\n", status_text(status), request_id, extra);
-		if (n > 0 && (size_t)n < sizeof(head))
-			FCGX_PutStr(head, n, fr->out);
-		return;
-	}
-	body = http_render_body(res, &content_type);
-	body_len = body ? strlen(body) : 0;
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s\r\n",
-	    status, status_text(status), content_type, request_id, body_len,
-	    status == 405 && res->allow[0] ? "Allow: " : "",
-	    status == 405 && res->allow[0] ? res->allow : "",
-	    status == 405 && res->allow[0] ? "\r\n" : "",
-	    status != 401 ? "" : res->error == PF_ERR_UNAUTHENTICATED ?
-		"WWW-Authenticate: Bearer realm=\"personaforge\"\r\n" :
-		"WWW-Authenticate: Bearer realm=\"personaforge\", error=\"invalid_token\"\r\n",
-	    status == 503 ? "Retry-After: 2\r\n" : "", extra);
-	if (n > 0 && (size_t)n < sizeof(head))
-		FCGX_PutStr(head, n, fr->out);
-	if (body != NULL)
+	n = http_response_head(res, content_type, body_len, head, sizeof(head), &send_body);
+	FCGX_PutStr(head, (int)n, fr->out);
+	if (body != NULL && send_body)
 		FCGX_PutStr(body, (int)body_len, fr->out);
-	free(body);
+	free(rendered);
 }
 
 /* Reads the body into req (at most HTTP_BODY_MAX bytes), draining anything
  * longer so the connection stays usable. */
 static enum pf_error
-read_body(FCGX_Request *fr, struct http_request *req, long declared)
+read_body(const struct dispatch_transport *t, struct http_request *req, long declared)
 {
 	char scratch[4096];
 	size_t want, got = 0;
@@ -89,7 +54,7 @@ read_body(FCGX_Request *fr, struct http_request *req, long declared)
 	if (declared <= 0)
 		return PF_OK;
 	if (declared > HTTP_BODY_MAX) {
-		while (FCGX_GetStr(scratch, sizeof(scratch), fr->in) > 0)
+		while (t->read(t->source, scratch, sizeof(scratch)) > 0)
 			;
 		return PF_ERR_PAYLOAD_TOO_LARGE;
 	}
@@ -98,7 +63,7 @@ read_body(FCGX_Request *fr, struct http_request *req, long declared)
 	if (req->body == NULL)
 		return PF_ERR_INTERNAL;
 	while (got < want) {
-		int n = FCGX_GetStr(req->body + got, (int)(want - got), fr->in);
+		int n = t->read(t->source, req->body + got, (int)(want - got));
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -134,52 +99,50 @@ clock_now(void)
  * formed, else its own $request_id), or, for a request that came without
  * one, 16 random hex digits. */
 static void
-request_id_take(struct http_request *req, const char *from_nginx)
+request_id_take(struct http_response *res, const char *from_nginx)
 {
 	unsigned char random_bytes[8];
 	size_t i;
 
 	if (http_request_id_valid(from_nginx)) {
-		snprintf(req->request_id, sizeof(req->request_id), "%s", from_nginx);
+		snprintf(res->request_id, sizeof(res->request_id), "%s", from_nginx);
 		return;
 	}
 	if (getrandom(random_bytes, sizeof(random_bytes), GRND_NONBLOCK) != (ssize_t)sizeof(random_bytes))
 		memset(random_bytes, 0, sizeof(random_bytes));
 	for (i = 0; i < sizeof(random_bytes); i++)
-		snprintf(req->request_id + 2 * i, 3, "%02x", random_bytes[i]);
+		snprintf(res->request_id + 2 * i, 3, "%02x", random_bytes[i]);
 }
 
 /* Everything before the database: returns PF_OK with *route set, or an
  * error already written into res. */
 static enum pf_error
-check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_request *req,
-    struct http_response *res, const struct route **route, struct field_value *values)
+check_request(const struct dispatch_transport *t, const struct app_config *cfg,
+    struct http_request *req, struct http_response *res, const struct route **route,
+    struct field_value *values)
 {
-	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-	char raw_path[HTTP_PATH_MAX + 1];
+	const char *uri = t->param(t->source, "REQUEST_URI");
 	char detail[HTTP_DETAIL_MAX];
 	enum pf_error err;
 	long declared;
 	size_t path_len;
 
-	request_id_take(req, FCGX_GetParam("REQUEST_ID", fr->envp));
-	res->request_id = req->request_id;
-	log_set_request_id(req->request_id);
-	req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
-	req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	req->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
+	request_id_take(res, t->param(t->source, "REQUEST_ID"));
+	log_set_request_id(res->request_id);
+	req->method = t->param(t->source, "REQUEST_METHOD");
+	req->query = t->param(t->source, "QUERY_STRING");
+	req->content_type = t->param(t->source, "CONTENT_TYPE");
+	req->authorization = t->param(t->source, "HTTP_AUTHORIZATION");
+	req->idempotency_key = t->param(t->source, "HTTP_IDEMPOTENCY_KEY");
 	req->now = clock_now();
 	if (req->method == NULL || uri == NULL)
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
 	path_len = strcspn(uri, "?");
 	if (path_len > HTTP_PATH_MAX ||
-	    (memcpy(raw_path, uri, path_len), raw_path[path_len] = '\0',
-	    http_path_decode(raw_path, req->path, sizeof(req->path)) != 0))
+	    http_path_decode(uri, path_len, req->path, sizeof(req->path)) != 0)
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
 
-	switch (route_match(app_routes, app_route_count, req->method, req->path, route,
+	switch (route_match(api_routes, API_ROUTE_COUNT, req->method, req->path, route,
 	    req->path_param, sizeof(req->path_param), res->allow, sizeof(res->allow))) {
 	case ROUTE_NOT_FOUND:
 		return http_fail(res, PF_ERR_NOT_FOUND, "No such resource.");
@@ -196,6 +159,8 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 			return http_fail(res, err, "Sign in to continue: a bearer token is required.");
 		if (err == PF_ERR_TOKEN_EXPIRED)
 			return http_fail(res, err, "Your session has expired; sign in again.");
+		if (err == PF_ERR_INTERNAL)
+			return http_fail(res, err, "Something went wrong on our side.");
 		if (err != PF_OK)
 			return http_fail(res, PF_ERR_INVALID_TOKEN, "The bearer token is not valid.");
 		if ((int)req->identity.role != (*route)->role)
@@ -204,12 +169,15 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 			    auth_role_name(req->identity.role));
 	}
 
-	declared = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+	declared = content_length(t->param(t->source, "CONTENT_LENGTH"));
 	if (declared < 0)
 		return http_fail(res, PF_ERR_INVALID_REQUEST, "Invalid Content-Length.");
-	if ((*route)->fields == NULL)
-		return PF_OK; /* GET and DELETE take no body; whatever was sent is ignored */
-	err = read_body(fr, req, declared);
+	if ((*route)->body == ROUTE_BODY_NONE)
+		return PF_OK;
+	/* values[] holds ROUTE_FIELDS_MAX; api_routes.c checks it at compile time */
+	if ((*route)->field_count > ROUTE_FIELDS_MAX)
+		return http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
+	err = read_body(t, req, declared);
 	if (err == PF_ERR_PAYLOAD_TOO_LARGE)
 		return http_fail(res, err, "The request body is larger than 64 KiB.");
 	if (err != PF_OK)
@@ -221,8 +189,8 @@ check_request(FCGX_Request *fr, const struct app_config *cfg, struct http_reques
 	err = http_parse_json_body(req, detail, sizeof(detail));
 	if (err != PF_OK)
 		return http_fail(res, err, "%s", detail);
-	err = json_fields_validate(req->json, (*route)->fields,
-	    json_fields_count((*route)->fields), values, detail, sizeof(detail));
+	err = json_fields_validate(req->json, (*route)->fields, (*route)->field_count, values,
+	    detail, sizeof(detail));
 	if (err != PF_OK)
 		return http_fail(res, err, "%s", detail);
 	if (req->idempotency_key != NULL && !idempotency_key_valid(req->idempotency_key))
@@ -288,7 +256,8 @@ log_failure(const struct handler_ctx *ctx, const struct route *route, enum pf_er
  * and deadlocks a bounded number of times. A rule's refusal rolls back
  * everything the handler wrote; only its idempotent answer may be kept. */
 static void
-run_in_transaction(struct handler_ctx *ctx, const struct route *route)
+run_in_transaction(struct handler_ctx *ctx, const struct route *route,
+    const struct route_handlers *handlers)
 {
 	struct http_response *res = ctx->res;
 	enum pf_error err = PF_OK;
@@ -302,8 +271,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 		http_response_clear(res);
 		memset(&idem, 0, sizeof(idem));
 		ctx->db->last_sqlstate[0] = '\0';
-		/* a connection that cannot be made now is not tried twice: each
-		 * try may take connect_timeout */
+		json_memory_reset();
 		err = db_ensure(ctx->db);
 		if (err == PF_OK)
 			err = db_begin(ctx->db);
@@ -311,7 +279,7 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 			break;
 		err = idempotency_begin(ctx, &idem);
 		if (err == PF_OK && !idem.answered) {
-			err = route->handler(ctx);
+			err = handlers->handler(ctx);
 			if (err == PF_OK || is_business_error(err)) {
 				enum pf_error store_err = idempotency_finish(ctx, &idem, err);
 				if (store_err != PF_OK)
@@ -319,6 +287,19 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 			}
 		}
 		keep = err == PF_OK || idem.answered || (is_business_error(err) && idem.stored);
+		/* the answer is rendered before the COMMIT: no allocation after
+		 * it can turn a committed change into an empty answer */
+		if (keep && http_response_render(res) != PF_OK) {
+			keep = false;
+			err = PF_ERR_INTERNAL;
+		}
+		/* a JSON value that could not be built may have been dropped
+		 * silently (a member an audit row, a notification or the answer
+		 * lacks): nothing built meanwhile is committed or answered */
+		if (json_memory_ran_out()) {
+			keep = false;
+			err = PF_ERR_INTERNAL;
+		}
 		if (keep) {
 			enum pf_error commit_err = db_commit(ctx->db);
 			if (commit_err == PF_OK) {
@@ -329,8 +310,11 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 			err = commit_err;
 		} else {
 			db_rollback(ctx->db);
-			if (is_business_error(err))
+			if (is_business_error(err) && http_response_render(res) == PF_OK &&
+			    !json_memory_ran_out())
 				return;
+			if (is_business_error(err))
+				err = PF_ERR_INTERNAL;
 			if (connection_lost_before_commit(ctx->db, err, &reconnected))
 				continue;
 		}
@@ -347,17 +331,20 @@ run_in_transaction(struct handler_ctx *ctx, const struct route *route)
 	log_failure(ctx, route, err, attempt);
 }
 
-/* Tries the route's unlocked read (one statement, no BEGIN/COMMIT): true
- * when it answered. Whatever it could not answer, including a database
- * error, goes to the transaction with a clean response; so does everything
- * while disconnected (the transaction path reconnects and answers 503). */
+/* Tries the route's read without a transaction (one statement, no BEGIN or
+ * COMMIT): true when it answered. Whatever it could not answer, including a
+ * database error or memory running out, goes to the transaction with a
+ * clean response; so does everything while disconnected (the transaction
+ * path reconnects and answers 503). */
 static bool
-run_unlocked(struct handler_ctx *ctx, const struct route *route)
+run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *handlers)
 {
-	if (route->unlocked == NULL || ctx->db->conn == NULL ||
+	if (handlers->without_transaction == NULL || ctx->db->conn == NULL ||
 	    PQstatus(ctx->db->conn) != CONNECTION_OK)
 		return false;
-	if (route->unlocked(ctx) == PF_OK)
+	json_memory_reset();
+	if (handlers->without_transaction(ctx) == PF_OK && http_response_render(ctx->res) == PF_OK &&
+	    !json_memory_ran_out())
 		return true;
 	http_response_clear(ctx->res);
 	return false;
@@ -396,50 +383,79 @@ log_request(const struct http_request *req, const struct http_response *res,
 }
 
 void
-dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
+dispatch_serve(const struct dispatch_transport *t, struct db *db, const struct app_config *cfg,
+    struct http_response *res)
 {
 	struct http_request req;
-	struct http_response res;
 	struct field_value values[ROUTE_FIELDS_MAX];
 	const struct route *route = NULL;
 	long long started_us = monotonic_us();
 	/* CORS (cors.h): NULL unless the Origin is one configured */
-	const char *origin = cors_match(&cfg->cors, FCGX_GetParam("HTTP_ORIGIN", fr->envp));
-	const char *preflight_method = FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD", fr->envp);
+	const char *origin = cors_match(&cfg->cors, t->param(t->source, "HTTP_ORIGIN"));
+	const char *preflight_method = t->param(t->source, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
 	bool preflight = false;
-	char cors[1024];
 
 	memset(&req, 0, sizeof(req));
-	memset(&res, 0, sizeof(res));
 	memset(values, 0, sizeof(values));
 	db->round_trips = 0;
 	metrics_request_started();
-	if (check_request(fr, cfg, &req, &res, &route, values) != PF_OK) {
+	if (check_request(t, cfg, &req, res, &route, values) != PF_OK) {
 		/* A preflight is an OPTIONS no route has, on a known path (so it
 		 * got 405 and the path's methods), from an allowed origin: 204
 		 * with the methods. Anything else keeps today's answer. */
-		preflight = origin != NULL && res.error == PF_ERR_METHOD_NOT_ALLOWED &&
+		preflight = origin != NULL && res->error == PF_ERR_METHOD_NOT_ALLOWED &&
 		    req.method != NULL && strcmp(req.method, "OPTIONS") == 0 &&
 		    preflight_method != NULL && preflight_method[0] != '\0';
 		if (preflight) {
-			res.error = PF_OK;
-			res.status = 204;
+			res->error = PF_OK;
+			res->status = 204;
 		}
 	} else {
-		struct handler_ctx ctx = {db, cfg, &req, &res, values, {NULL, NULL}};
+		const struct route_handlers *handlers = &api_route_handlers[route - api_routes];
+		struct handler_ctx ctx = {db, cfg, &req, res, values, {NULL, NULL}};
+
 		ctx.actor.role = route->role == ROUTE_ROLE_PUBLIC ? "system" :
 		    auth_role_name(req.identity.role);
 		ctx.actor.id = route->role == ROUTE_ROLE_PUBLIC ? NULL : req.identity.sub;
-		if (!run_unlocked(&ctx, route))
-			run_in_transaction(&ctx, route);
+		if (handlers->handler == NULL)
+			http_fail(res, PF_ERR_INTERNAL, "Something went wrong on our side.");
+		else if (!run_without_transaction(&ctx, handlers))
+			run_in_transaction(&ctx, route, handlers);
 	}
-	cors_headers(&cfg->cors, origin, preflight, res.allow, cors, sizeof(cors));
-	write_response(fr, &res, req.request_id, cors);
-	log_request(&req, &res, route, started_us, db->round_trips);
-	metrics_request_finished(route != NULL ? (int)(route - app_routes) : -1,
-	    res.status ? res.status : 500, monotonic_us() - started_us);
+	cors_headers(&cfg->cors, origin, preflight, res->allow, cors_lines, sizeof(cors_lines));
+	res->extra_headers = cors_lines;
+	log_request(&req, res, route, started_us, db->round_trips);
+	metrics_request_finished(route != NULL ? (int)(route - api_routes) : -1,
+	    res->status ? res->status : 500, monotonic_us() - started_us);
 	metrics_add_db(&db->counters);
+	http_request_clear(&req);
+}
+
+static const char *
+fcgx_param(void *source, const char *name)
+{
+	FCGX_Request *fr = source;
+
+	return FCGX_GetParam(name, fr->envp);
+}
+
+static int
+fcgx_read(void *source, char *buf, int len)
+{
+	FCGX_Request *fr = source;
+
+	return FCGX_GetStr(buf, len, fr->in);
+}
+
+void
+dispatch_request(FCGX_Request *fr, struct db *db, const struct app_config *cfg)
+{
+	const struct dispatch_transport t = {fcgx_param, fcgx_read, fr};
+	struct http_response res;
+
+	memset(&res, 0, sizeof(res));
+	dispatch_serve(&t, db, cfg, &res);
+	write_response(fr, &res);
 	log_set_request_id(NULL);
 	http_response_clear(&res);
-	http_request_clear(&req);
 }

@@ -6,7 +6,9 @@
 #define HANDLER_H
 
 #include "account.h"
-#include "config.h"
+#include "api_fields.h"
+#include "api_routes.h"
+#include "app_config.h"
 #include "db.h"
 #include "http.h"
 #include "route.h"
@@ -20,9 +22,20 @@ struct handler_ctx {
 	struct actor actor;                /* the caller, for the audit trail */
 };
 
-/* The route table (routes.c). */
-extern const struct route app_routes[];
-extern const size_t app_route_count;
+typedef enum pf_error (*route_handler)(struct handler_ctx *ctx);
+
+/* A route's handlers. */
+struct route_handlers {
+	route_handler handler;            /* in the request's transaction */
+	/* Optional read that answers without a transaction (one statement) when
+	 * nothing needs changing: PF_OK means it answered; anything else sends
+	 * the request to `handler` in its transaction, as if never tried. */
+	route_handler without_transaction;
+};
+
+/* Each api_routes row's handlers, indexed by enum api_route
+ * (route_handlers.c). */
+extern const struct route_handlers api_route_handlers[API_ROUTE_COUNT];
 
 /* handlers_health.c */
 enum pf_error handle_healthz(struct handler_ctx *ctx);
@@ -31,7 +44,7 @@ enum pf_error handle_metrics(struct handler_ctx *ctx);
 enum pf_error handle_readyz(struct handler_ctx *ctx);
 /* handlers_account.c */
 enum pf_error handle_account_get(struct handler_ctx *ctx);
-enum pf_error handle_account_get_unlocked(struct handler_ctx *ctx);
+enum pf_error handle_account_get_without_transaction(struct handler_ctx *ctx);
 enum pf_error handle_plans_get(struct handler_ctx *ctx);
 /* handlers_subscription.c */
 enum pf_error handle_subscription_cancel(struct handler_ctx *ctx);
@@ -40,8 +53,9 @@ enum pf_error handle_subscription_downgrade(struct handler_ctx *ctx);
 enum pf_error handle_scheduled_change_delete(struct handler_ctx *ctx);
 /* handlers_internal_subscriptions.c */
 enum pf_error handle_internal_subscription_create(struct handler_ctx *ctx);
-/* handlers_refunds.c */
+/* handlers_charges.c */
 enum pf_error handle_charges_get(struct handler_ctx *ctx);
+/* handlers_refunds.c */
 enum pf_error handle_refund_form_get(struct handler_ctx *ctx);
 enum pf_error handle_refund_requests_get(struct handler_ctx *ctx);
 enum pf_error handle_refund_request_create(struct handler_ctx *ctx);
@@ -56,18 +70,5 @@ enum pf_error handle_internal_charge_create(struct handler_ctx *ctx);
 enum pf_error handle_internal_task_create(struct handler_ctx *ctx);
 enum pf_error handle_internal_task_complete(struct handler_ctx *ctx);
 enum pf_error handle_internal_task_fail(struct handler_ctx *ctx);
-
-/* Body field tables, each ending with {NULL}. */
-extern const struct field_spec no_fields[];
-extern const struct field_spec cancel_fields[];
-extern const struct field_spec downgrade_fields[];
-extern const struct field_spec internal_subscription_fields[];
-extern const struct field_spec refund_request_fields[];
-extern const struct field_spec approve_fields[];
-extern const struct field_spec deny_fields[];
-extern const struct field_spec suspend_fields[];
-extern const struct field_spec internal_charge_fields[];
-extern const struct field_spec task_fields[];
-extern const struct field_spec task_fail_fields[];
 
 #endif

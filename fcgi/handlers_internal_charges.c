@@ -8,27 +8,6 @@
 #include "handler.h"
 #include "provider_event.h"
 
-#define CHARGE_AMOUNT_MAX 100000000000LL   /* a billion in major units */
-#define CHARGE_CREDITS_MAX 1000000000LL
-
-static const char *const charge_kinds[] = {"subscription", "credit_pack", NULL};
-
-const struct field_spec internal_charge_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"kind", FIELD_ENUM, true, 0, 0, charge_kinds},
-	{"amount_cents", FIELD_INTEGER, true, 1, CHARGE_AMOUNT_MAX, NULL},
-	{"currency", FIELD_STRING, true, 3, 3, NULL},
-	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
-	{"charged_at", FIELD_TIME, false, 0, 0, NULL},
-	{"credits", FIELD_INTEGER, false, 1, CHARGE_CREDITS_MAX, NULL},
-	{"period_start", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum {
-	CH_USER_ID, CH_KIND, CH_AMOUNT, CH_CURRENCY, CH_PROVIDER_REF, CH_CHARGED_AT,
-	CH_CREDITS, CH_PERIOD_START
-};
-
 static const char endpoint[] = "internal/charges";
 
 static bool
@@ -41,8 +20,7 @@ enum pf_error
 handle_internal_charge_create(struct handler_ctx *ctx)
 {
 	const struct field_value *f = ctx->fields;
-	const char *provider_ref = f[CH_PROVIDER_REF].string;
-	struct actor system = {"system", NULL};
+	const char *provider_ref = f[INTERNAL_CHARGE_PROVIDER_REF].string;
 	struct charge_new n;
 	struct charge charge;
 	struct account acct;
@@ -53,11 +31,11 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	enum pf_error err;
 
 	memset(&n, 0, sizeof(n));
-	n.is_pack = strcmp(f[CH_KIND].string, "credit_pack") == 0;
-	n.amount_cents = f[CH_AMOUNT].integer;
-	n.currency = f[CH_CURRENCY].string;
-	n.charged_at = f[CH_CHARGED_AT].present ? f[CH_CHARGED_AT].integer : ctx->req->now;
-	n.credits = f[CH_CREDITS].present ? f[CH_CREDITS].integer : 0;
+	n.is_pack = strcmp(f[INTERNAL_CHARGE_KIND].string, "credit_pack") == 0;
+	n.amount_cents = f[INTERNAL_CHARGE_AMOUNT].integer;
+	n.currency = f[INTERNAL_CHARGE_CURRENCY].string;
+	n.charged_at = f[INTERNAL_CHARGE_CHARGED_AT].present ? f[INTERNAL_CHARGE_CHARGED_AT].integer : ctx->req->now;
+	n.credits = f[INTERNAL_CHARGE_CREDITS].present ? f[INTERNAL_CHARGE_CREDITS].integer : 0;
 	n.provider_ref = provider_ref;
 	/* the shape of the request: 400 before any rule */
 	if (!currency_valid(n.currency))
@@ -65,24 +43,22 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 		    "Field 'currency' must be an ISO 4217 code such as USD.");
 	if (n.charged_at > ctx->req->now)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'charged_at' is in the future.");
-	if (n.is_pack && !f[CH_CREDITS].present)
+	if (n.is_pack && !f[INTERNAL_CHARGE_CREDITS].present)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'credits' is required for a credit pack.");
-	if (n.is_pack && f[CH_PERIOD_START].present)
+	if (n.is_pack && f[INTERNAL_CHARGE_PERIOD_START].present)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'period_start' applies to subscription charges only.");
-	if (!n.is_pack && f[CH_CREDITS].present)
+	if (!n.is_pack && f[INTERNAL_CHARGE_CREDITS].present)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'credits' applies to credit packs only.");
 
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
 		return err;
-	err = account_lock(ctx->db, f[CH_USER_ID].string, &acct);
+	err = account_lock_current(ctx->db, f[INTERNAL_CHARGE_USER_ID].string, ctx->req->now, &acct);
 	if (err == PF_ERR_USER_NOT_FOUND)
-		return http_fail(ctx->res, err, "There is no user '%.64s'.", f[CH_USER_ID].string);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+		return http_fail(ctx->res, err, "There is no user '%.64s'.", f[INTERNAL_CHARGE_USER_ID].string);
 	if (err != PF_OK)
 		return err;
 	if (!n.is_pack) {
@@ -100,9 +76,9 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 			return http_fail(ctx->res, PF_ERR_NO_ACTIVE_SUBSCRIPTION,
 			    "This user has no paid subscription to charge for.");
 		k = billed.period_index;
-		if (f[CH_PERIOD_START].present) {
+		if (f[INTERNAL_CHARGE_PERIOD_START].present) {
 			k = policy_charge_period_index(billed.anchor, billed.period_index,
-			    f[CH_PERIOD_START].integer);
+			    f[INTERNAL_CHARGE_PERIOD_START].integer);
 			if (k < 0)
 				return http_fail(ctx->res, PF_ERR_INVALID_PERIOD,
 				    "Field 'period_start' is not the start of one of this subscription's "
@@ -116,6 +92,8 @@ handle_internal_charge_create(struct handler_ctx *ctx)
 	err = charge_record(ctx->db, &acct, &n, ctx->req->now, &ctx->actor, &charge);
 	if (err != PF_OK)
 		return err;
-	http_ok(ctx->res, 201, json_pack("{s:o}", "charge", charge_json(&charge)));
+	err = http_ok(ctx->res, 201, json_pack("{s:o}", "charge", charge_json(&charge)));
+	if (err != PF_OK)
+		return err;
 	return provider_event_record(ctx, provider_ref, endpoint);
 }

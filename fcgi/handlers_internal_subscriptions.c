@@ -4,32 +4,14 @@
  * it up to date when started_at is more than a period ago. */
 #include <stdio.h>
 #include <string.h>
+#include "auth_subject.h"
 #include "handler.h"
 #include "provider_event.h"
 #include "sql_account.h"
 
-const struct field_spec internal_subscription_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"email", FIELD_STRING, true, 3, AUTH_EMAIL_MAX, NULL},
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
-	{"started_at", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { SUB_USER_ID, SUB_EMAIL, SUB_PLAN, SUB_PROVIDER_REF, SUB_STARTED_AT };
-
 static const char endpoint[] = "internal/subscriptions";
 
 #define STARTED_AT_MAX_MONTHS 36
-
-/* The token's sub syntax: 1-64 of [A-Za-z0-9_.@:-]. */
-static bool
-user_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	return n >= 1 && n <= AUTH_SUB_MAX &&
-	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-") == n;
-}
 
 static enum pf_error
 start_subscription(struct handler_ctx *ctx, struct account *acct, const struct plan *plan,
@@ -61,7 +43,7 @@ start_subscription(struct handler_ctx *ctx, struct account *acct, const struct p
 	acct->sub.period_start = started_at;
 	acct->sub.period_end = pf_time_add_months(started_at, 1);
 	/* the first charge is dated when the checkout happened */
-	err = account_open_period(ctx->db, acct, plan, "checkout", started_at);
+	err = account_bill_period(ctx->db, acct, plan, "checkout", started_at);
 	if (err != PF_OK)
 		goto out;
 	after = account_subscription_json(acct);
@@ -82,17 +64,17 @@ enum pf_error
 handle_internal_subscription_create(struct handler_ctx *ctx)
 {
 	const struct field_value *f = ctx->fields;
-	const char *user_id = f[SUB_USER_ID].string;
-	const char *email = f[SUB_EMAIL].string;
-	const char *provider_ref = f[SUB_PROVIDER_REF].string;
-	pf_time started_at = f[SUB_STARTED_AT].present ? f[SUB_STARTED_AT].integer : ctx->req->now;
+	const char *user_id = f[INTERNAL_SUBSCRIPTION_USER_ID].string;
+	const char *email = f[INTERNAL_SUBSCRIPTION_EMAIL].string;
+	const char *provider_ref = f[INTERNAL_SUBSCRIPTION_PROVIDER_REF].string;
+	pf_time started_at = f[INTERNAL_SUBSCRIPTION_STARTED_AT].present ? f[INTERNAL_SUBSCRIPTION_STARTED_AT].integer : ctx->req->now;
 	struct actor system = {"system", NULL};
 	struct account acct;
 	struct plan plan;
 	bool answered;
 	enum pf_error err;
 
-	if (!user_id_valid(user_id))
+	if (!auth_subject_valid(user_id, strlen(user_id)))
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'user_id' must be 1-64 characters of A-Z a-z 0-9 _ . @ : -.");
 	if (strchr(email, '@') == NULL)
@@ -108,9 +90,8 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	err = provider_event_begin(ctx, provider_ref, endpoint, &answered);
 	if (err != PF_OK || answered)
 		return err;
-	err = account_provision_and_lock(ctx->db, user_id, email, ctx->req->now, &ctx->actor, &acct);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
+	err = account_provision_lock_current(ctx->db, user_id, email, ctx->req->now, &ctx->actor,
+	    &acct);
 	if (err != PF_OK)
 		return err;
 	if (acct.suspended)
@@ -119,9 +100,9 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 	if (acct.sub.paid)
 		return http_fail(ctx->res, PF_ERR_SUBSCRIPTION_EXISTS,
 		    "This user already has an active %s subscription.", acct.sub.plan);
-	err = plan_lookup(ctx->db, f[SUB_PLAN].string, &plan);
+	err = plan_lookup(ctx->db, f[INTERNAL_SUBSCRIPTION_PLAN].string, &plan);
 	if (err == PF_ERR_UNKNOWN_PLAN)
-		return http_fail(ctx->res, err, "There is no plan named '%.64s'.", f[SUB_PLAN].string);
+		return http_fail(ctx->res, err, "There is no plan named '%.64s'.", f[INTERNAL_SUBSCRIPTION_PLAN].string);
 	if (err != PF_OK)
 		return err;
 	if (plan.price_cents == 0)
@@ -132,6 +113,8 @@ handle_internal_subscription_create(struct handler_ctx *ctx)
 		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)
 		return err;
-	http_ok(ctx->res, 201, account_json(&acct));
+	err = http_ok(ctx->res, 201, account_json(&acct));
+	if (err != PF_OK)
+		return err;
 	return provider_event_record(ctx, provider_ref, endpoint);
 }

@@ -52,11 +52,11 @@ handle_metrics(struct handler_ctx *ctx)
 	if (!metrics_enabled())
 		return http_fail(ctx->res, PF_ERR_NOT_FOUND, "No such resource.");
 	refresh_gauges(ctx->db);
-	for (i = 0; i < app_route_count && i < METRICS_ROUTES_MAX; i++) {
-		methods[i] = app_routes[i].method;
-		patterns[i] = app_routes[i].pattern;
+	for (i = 0; i < API_ROUTE_COUNT && i < METRICS_ROUTES_MAX; i++) {
+		methods[i] = api_routes[i].method;
+		patterns[i] = api_routes[i].pattern;
 	}
-	text = metrics_render(methods, patterns, app_route_count);
+	text = metrics_render(methods, patterns, API_ROUTE_COUNT);
 	if (text == NULL)
 		return http_fail(ctx->res, PF_ERR_INTERNAL, "The metrics could not be rendered.");
 	ctx->res->status = 200;

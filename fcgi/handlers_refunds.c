@@ -1,6 +1,6 @@
 /* handlers_refunds.c: the customer's side of refunds (policy 4-6): the
- * billing history, the refund form, filing a request and listing them.
- * Each starts with account_open_for_user (provision, lock, bring the
+ * refund form, filing a request and listing them.
+ * Each starts with account_lock_current_for_user (provision, lock, bring the
  * subscription up to date); a user only ever sees their own records. */
 #include <stdio.h>
 #include <string.h>
@@ -10,31 +10,16 @@
 #include "sql_refund.h"
 #include "task.h"
 
-static const char *const reason_codes[REFUND_REASON__MAX + 1] = {
-	"duplicate_charge", "system_failure", "billing_error", "unauthorized_charge",
-	"dissatisfaction", "unused_credits", "account_suspension", "third_party_outage",
-	"price_change", NULL
-};
-
-const struct field_spec refund_request_fields[] = {
-	{"charge_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
-	{"task_id", FIELD_STRING, false, 1, RECORD_ID_MAX, NULL},
-	{"reason", FIELD_ENUM, true, 0, 0, reason_codes},
-	{"description", FIELD_TEXT, true, 1, REFUND_DESCRIPTION_MAX, NULL},
-	{"email", FIELD_STRING, false, 3, AUTH_EMAIL_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { RR_CHARGE_ID, RR_TASK_ID, RR_REASON, RR_DESCRIPTION, RR_EMAIL };
-
 /* The refund form's "fields", read from the table the validator enforces,
- * so what the form promises and what the service accepts cannot drift. */
+ * so what the form promises and what the service accepts cannot drift.
+ * NULL when memory ran out. */
 static json_t *
 form_fields_json(bool account_has_email)
 {
 	json_t *list = json_array();
-	const struct field_spec *f;
 
-	for (f = refund_request_fields; f->name != NULL; f++) {
+	for (size_t i = 0; list != NULL && i < REFUND_REQUEST_FIELD_COUNT; i++) {
+		const struct field_spec *f = &refund_request_fields[i];
 		json_int_t max = (json_int_t)f->max;
 
 		if (f->type == FIELD_ENUM) {
@@ -45,51 +30,40 @@ form_fields_json(bool account_has_email)
 		}
 		/* policy 6: a request includes the account email; with none on
 		 * the account, the form must ask for one */
-		json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "name", f->name,
+		if (json_array_append_new(list, json_pack("{s:s, s:b, s:I}", "name", f->name,
 		    "required", f->required || (strcmp(f->name, "email") == 0 && !account_has_email),
-		    "max_length", max));
+		    "max_length", max)) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
 	return list;
 }
 
+/* The reasons as the policy table has them; NULL when memory ran out (a
+ * form missing a reason is not the form). */
 static json_t *
 form_reasons_json(void)
 {
-	json_t *list = json_array();
+	json_t *list = json_array(), *item;
 
-	for (int r = 0; r < REFUND_REASON__MAX; r++) {
+	for (int r = 0; list != NULL && r < REFUND_REASON__MAX; r++) {
 		const struct refund_reason_info *i = refund_reason_info((enum refund_reason)r);
-		json_t *applies;
+		const char *code = refund_reason_code((enum refund_reason)r);
 
-		if (!i->eligible) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s}", "code", i->code,
-			    "label", i->label, "eligible", 0, "explanation", i->explanation));
-			continue;
+		if (!i->eligible)
+			item = json_pack("{s:s, s:s, s:b, s:s}", "code", code, "label", i->label,
+			    "eligible", 0, "explanation", i->explanation);
+		else
+			item = json_pack("{s:s, s:s, s:b, s:[s*s*]}", "code", code, "label", i->label,
+			    "eligible", 1, "applies_to", i->applies_to_charge ? "charge" : NULL,
+			    i->applies_to_task ? "task" : NULL);
+		if (json_array_append_new(list, item) != 0) {
+			json_decref(list);
+			list = NULL;
 		}
-		applies = json_array();
-		if (i->applies_to_charge)
-			json_array_append_new(applies, json_string("charge"));
-		if (i->applies_to_task)
-			json_array_append_new(applies, json_string("task"));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "code", i->code,
-		    "label", i->label, "eligible", 1, "applies_to", applies));
 	}
 	return list;
-}
-
-enum pf_error
-handle_charges_get(struct handler_ctx *ctx)
-{
-	struct account acct;
-	json_t *charges = NULL;
-	enum pf_error err;
-
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
-	if (err == PF_OK)
-		err = charge_list_json(ctx->db, acct.user_id, ctx->req->now, false, &charges);
-	if (err != PF_OK)
-		return err;
-	return http_ok(ctx->res, 200, json_pack("{s:o}", "charges", charges));
 }
 
 enum pf_error
@@ -99,7 +73,7 @@ handle_refund_form_get(struct handler_ctx *ctx)
 	json_t *charges = NULL, *tasks = NULL;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err == PF_OK)
 		err = charge_list_json(ctx->db, acct.user_id, ctx->req->now, true, &charges);
 	if (err == PF_OK)
@@ -127,7 +101,7 @@ handle_refund_requests_get(struct handler_ctx *ctx)
 	json_t *list = NULL;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err == PF_OK)
 		err = refund_request_list_for_user(ctx->db, acct.user_id, ctx->req->now, &list);
 	if (err != PF_OK)
@@ -240,39 +214,39 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	json_t *answer = NULL;
 	enum pf_error err;
 
-	if (f[RR_CHARGE_ID].present == f[RR_TASK_ID].present)
+	if (f[REFUND_REQUEST_CHARGE_ID].present == f[REFUND_REQUEST_TASK_ID].present)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Name exactly one of 'charge_id' and 'task_id'.");
-	if (f[RR_EMAIL].present && strchr(f[RR_EMAIL].string, '@') == NULL)
+	if (f[REFUND_REQUEST_EMAIL].present && strchr(f[REFUND_REQUEST_EMAIL].string, '@') == NULL)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'email' must be an email address.");
-	if (refund_reason_from_code(f[RR_REASON].string, &reason) != 0)
+	if (refund_reason_from_code(f[REFUND_REQUEST_REASON].string, &reason) != 0)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST, "Field 'reason' is not a reason code.");
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
-	if (!f[RR_EMAIL].present && !acct.has_email)
+	if (!f[REFUND_REQUEST_EMAIL].present && !acct.has_email)
 		return http_fail(ctx->res, PF_ERR_INVALID_REQUEST,
 		    "Field 'email' is required: your account has no email address, and support "
 		    "needs one to answer you (Refund Policy, section 6).");
 	memset(&target, 0, sizeof(target));
 	memset(&task, 0, sizeof(task));
-	if (f[RR_CHARGE_ID].present) {
-		err = charge_load(ctx->db, f[RR_CHARGE_ID].string, acct.user_id, &charge);
+	if (f[REFUND_REQUEST_CHARGE_ID].present) {
+		err = charge_load(ctx->db, f[REFUND_REQUEST_CHARGE_ID].string, acct.user_id, &charge);
 		if (err == PF_ERR_CHARGE_NOT_FOUND)
 			return http_fail(ctx->res, err, "We could not find charge '%.64s' on your account.",
-			    f[RR_CHARGE_ID].string);
+			    f[REFUND_REQUEST_CHARGE_ID].string);
 		if (err != PF_OK)
 			return err;
 		target.fully_refunded = charge.status == CHARGE_REFUNDED;
 		target.event_at = charge.charged_at;
 		target.has_open_request = charge.has_open_request;
 	} else {
-		err = task_load(ctx->db, f[RR_TASK_ID].string, acct.user_id, &task);
+		err = task_load(ctx->db, f[REFUND_REQUEST_TASK_ID].string, acct.user_id, &task);
 		if (err == PF_ERR_TASK_NOT_FOUND)
 			return http_fail(ctx->res, err, "We could not find task '%.64s' on your account.",
-			    f[RR_TASK_ID].string);
+			    f[REFUND_REQUEST_TASK_ID].string);
 		if (err != PF_OK)
 			return err;
 		target.is_task = true;
@@ -295,8 +269,8 @@ handle_refund_request_create(struct handler_ctx *ctx)
 	n.charge_id = target.is_task ? NULL : charge.id;
 	n.task_id = target.is_task ? task.id : NULL;
 	n.reason = reason;
-	n.description = f[RR_DESCRIPTION].string;
-	n.email = f[RR_EMAIL].present ? f[RR_EMAIL].string : acct.has_email ? acct.email : NULL;
+	n.description = f[REFUND_REQUEST_DESCRIPTION].string;
+	n.email = f[REFUND_REQUEST_EMAIL].present ? f[REFUND_REQUEST_EMAIL].string : acct.has_email ? acct.email : NULL;
 	n.submitted_at = ctx->req->now;
 	n.respond_by = pf_time_business_days_after(ctx->req->now, REFUND_RESPONSE_BUSINESS_DAYS);
 	err = refund_request_insert(ctx->db, &n, id);

@@ -7,23 +7,6 @@
 #include "handler.h"
 #include "sql_account.h"
 
-static const char *const cancel_reasons[] = {
-	"too_expensive", "not_using", "missing_feature", "quality", "other", NULL
-};
-
-const struct field_spec cancel_fields[] = {
-	{"reason", FIELD_ENUM, false, 0, 0, cancel_reasons},
-	{"comment", FIELD_TEXT, false, 0, 2000, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { CANCEL_REASON, CANCEL_COMMENT };
-
-const struct field_spec downgrade_fields[] = {
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { DOWNGRADE_PLAN };
-
 static enum pf_error
 answer_subscription(struct handler_ctx *ctx, const struct account *acct)
 {
@@ -81,10 +64,9 @@ handle_subscription_cancel(struct handler_ctx *ctx)
 {
 	struct account acct;
 	struct subscription_state next;
-	char end[PF_RFC3339_LEN];
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_cancel(&acct.sub, &next);
@@ -100,7 +82,6 @@ handle_subscription_cancel(struct handler_ctx *ctx)
 		if (err != PF_OK)
 			return err;
 	}
-	pf_time_format(acct.sub.period_end, end);
 	return answer_subscription(ctx, &acct);
 }
 
@@ -111,7 +92,7 @@ handle_subscription_resume(struct handler_ctx *ctx)
 	struct subscription_state next;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_resume(&acct.sub, ctx->req->now, &next);
@@ -135,7 +116,7 @@ handle_subscription_downgrade(struct handler_ctx *ctx)
 	char end[PF_RFC3339_LEN];
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = plan_lookup(ctx->db, plan_name, &target);
@@ -177,7 +158,7 @@ handle_scheduled_change_delete(struct handler_ctx *ctx)
 	struct subscription_state next;
 	enum pf_error err;
 
-	err = account_open_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
+	err = account_lock_current_for_user(ctx->db, &ctx->req->identity, ctx->req->now, &acct);
 	if (err != PF_OK)
 		return err;
 	err = policy_withdraw_scheduled_change(&acct.sub, &next);

@@ -9,26 +9,6 @@
 #include "refund_request.h"
 #include "sql_refund.h"
 
-const struct field_spec approve_fields[] = {
-	{"note", FIELD_TEXT, false, 1, REFUND_NOTE_MAX, NULL},
-	/* any integer: 1..unrefunded is a rule (422 invalid_amount), not a shape */
-	{"amount_cents", FIELD_INTEGER, false, INT64_MIN, INT64_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { APPROVE_NOTE, APPROVE_AMOUNT };
-
-const struct field_spec deny_fields[] = {
-	{"note", FIELD_TEXT, true, 1, REFUND_NOTE_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { DENY_NOTE };
-
-const struct field_spec suspend_fields[] = {
-	{"note", FIELD_TEXT, true, 1, REFUND_NOTE_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { SUSPEND_NOTE };
-
 enum pf_error
 handle_support_refund_requests_get(struct handler_ctx *ctx)
 {
@@ -51,9 +31,9 @@ handle_support_refund_requests_get(struct handler_ctx *ctx)
 /* Finds the request, locks its customer's account, brings it up to date
  * and reads the request again under that lock. 404 answered in ctx->res. */
 static enum pf_error
-open_request(struct handler_ctx *ctx, struct refund_request_head *head, struct account *acct)
+load_request_lock_account(struct handler_ctx *ctx, struct refund_request_head *head,
+    struct account *acct)
 {
-	struct actor system = {"system", NULL};
 	enum pf_error err;
 
 	err = refund_request_head_load(ctx->db, ctx->req->path_param, head);
@@ -62,9 +42,7 @@ open_request(struct handler_ctx *ctx, struct refund_request_head *head, struct a
 		    ctx->req->path_param);
 	if (err != PF_OK)
 		return err;
-	err = account_lock(ctx->db, head->user_id, acct);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, acct, ctx->req->now, &system, NULL);
+	err = account_lock_current(ctx->db, head->user_id, ctx->req->now, acct);
 	if (err == PF_OK)
 		err = refund_request_head_load(ctx->db, head->id, head);
 	/* the request exists and its user cannot vanish: anything else is ours */
@@ -101,7 +79,7 @@ handle_support_refund_request_approve(struct handler_ctx *ctx)
 	struct charge charge;
 	enum pf_error err;
 
-	err = open_request(ctx, &head, &acct);
+	err = load_request_lock_account(ctx, &head, &acct);
 	if (err != PF_OK)
 		return err;
 	if (head.is_task && f[APPROVE_AMOUNT].present)
@@ -138,7 +116,7 @@ handle_support_refund_request_deny(struct handler_ctx *ctx)
 	struct account acct;
 	enum pf_error err;
 
-	err = open_request(ctx, &head, &acct);
+	err = load_request_lock_account(ctx, &head, &acct);
 	if (err != PF_OK)
 		return err;
 	err = refund_request_decide(ctx->db, &acct, &head, false, false, 0,
@@ -153,18 +131,15 @@ handle_support_refund_request_deny(struct handler_ctx *ctx)
 enum pf_error
 handle_support_user_suspend(struct handler_ctx *ctx)
 {
-	struct actor system = {"system", NULL};
 	struct account acct;
 	char now_text[24];
 	const char *params[3];
 	json_t *before = NULL, *after = NULL, *payload = NULL;
 	enum pf_error err;
 
-	err = account_lock(ctx->db, ctx->req->path_param, &acct);
+	err = account_lock_current(ctx->db, ctx->req->path_param, ctx->req->now, &acct);
 	if (err == PF_ERR_USER_NOT_FOUND)
 		return http_fail(ctx->res, err, "There is no user '%.64s'.", ctx->req->path_param);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, &acct, ctx->req->now, &system, NULL);
 	if (err != PF_OK)
 		return err;
 	/* suspending again changes nothing */

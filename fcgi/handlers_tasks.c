@@ -8,37 +8,6 @@
 #include "handler.h"
 #include "task.h"
 
-#define TASK_CREDITS_MAX 1000000000LL
-
-static const char *const task_kinds[] = {"image", "video", "try_on", "training", NULL};
-static const char *const failure_causes[] = {"platform", "provider", "user", NULL};
-
-const struct field_spec task_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"kind", FIELD_ENUM, true, 0, 0, task_kinds},
-	{"credits", FIELD_INTEGER, true, 1, TASK_CREDITS_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { TASK_USER_ID, TASK_KIND, TASK_CREDITS };
-
-const struct field_spec task_fail_fields[] = {
-	{"cause", FIELD_ENUM, true, 0, 0, failure_causes},
-	{NULL, 0, false, 0, 0, NULL},
-};
-enum { FAIL_CAUSE };
-
-static enum pf_error
-open_account(struct handler_ctx *ctx, const char *user_id, struct account *acct)
-{
-	struct actor system = {"system", NULL};
-	enum pf_error err;
-
-	err = account_lock(ctx->db, user_id, acct);
-	if (err == PF_OK)
-		err = account_bring_up_to_date(ctx->db, acct, ctx->req->now, &system, NULL);
-	return err;
-}
-
 enum pf_error
 handle_internal_task_create(struct handler_ctx *ctx)
 {
@@ -47,7 +16,7 @@ handle_internal_task_create(struct handler_ctx *ctx)
 	struct task task;
 	enum pf_error err;
 
-	err = open_account(ctx, f[TASK_USER_ID].string, &acct);
+	err = account_lock_current(ctx->db, f[TASK_USER_ID].string, ctx->req->now, &acct);
 	if (err == PF_ERR_USER_NOT_FOUND)
 		return http_fail(ctx->res, err, "There is no user '%.64s'.", f[TASK_USER_ID].string);
 	if (err != PF_OK)
@@ -82,7 +51,7 @@ finish(struct handler_ctx *ctx, const char *cause)
 		return http_fail(ctx->res, err, "There is no task '%.64s'.", ctx->req->path_param);
 	if (err != PF_OK)
 		return err;
-	err = open_account(ctx, task.user_id, &acct);
+	err = account_lock_current(ctx->db, task.user_id, ctx->req->now, &acct);
 	/* read again under the owner's lock: a concurrent finish has committed */
 	if (err == PF_OK)
 		err = task_load(ctx->db, task.id, NULL, &task);
@@ -110,5 +79,5 @@ handle_internal_task_complete(struct handler_ctx *ctx)
 enum pf_error
 handle_internal_task_fail(struct handler_ctx *ctx)
 {
-	return finish(ctx, ctx->fields[FAIL_CAUSE].string);
+	return finish(ctx, ctx->fields[TASK_FAIL_CAUSE].string);
 }

@@ -24,10 +24,11 @@
 #include <unistd.h>
 #include <fcgiapp.h>
 #include <jansson.h>
-#include "config.h"
+#include "app_config.h"
 #include "connection_set.h"
 #include "db.h"
 #include "dispatch.h"
+#include "json_memory.h"
 #include "log.h"
 #include "metrics.h"
 #include "handler.h"
@@ -276,15 +277,17 @@ bad:
 	return -1;
 }
 
-/* Whether path is still the socket this instance listens on (a newer
- * instance may have installed its own there). */
+/* Whether path is still the socket file this instance installed (a newer
+ * instance may have put its own there). The socket's own fstat() names an
+ * inode of the socket file system, never the file's, so the file's identity
+ * is taken when it is installed (installed). */
 static bool
-socket_is_ours(const char *path, int listen_fd)
+socket_is_ours(const char *path, const struct stat *installed)
 {
-	struct stat on_disk, ours;
+	struct stat on_disk;
 
-	return stat(path, &on_disk) == 0 && fstat(listen_fd, &ours) == 0 &&
-	    on_disk.st_ino == ours.st_ino && on_disk.st_dev == ours.st_dev;
+	return stat(path, &on_disk) == 0 && on_disk.st_ino == installed->st_ino &&
+	    on_disk.st_dev == installed->st_dev;
 }
 
 /* The configuration the app runs with, secrets left out: the database's
@@ -356,10 +359,12 @@ main(void)
 	struct sigaction sa;
 	int listen_fd, i, status, alive;
 	time_t deadline;
+	struct stat socket_file;        /* the socket file as installed */
 
 	if (config_load(&cfg) != 0)
 		return 2;
 	json_object_seed(0); /* seed jansson's hash once, before any thread */
+	json_memory_watch();
 	if (FCGX_Init() != 0)
 		goto refused;
 	if (connection_set_check_reader() != 0) {
@@ -368,9 +373,12 @@ main(void)
 		goto refused;
 	}
 	listen_fd = cfg.listen_address[0] != '\0' ? tcp_listen_open(&cfg) : socket_open(&cfg);
+	memset(&socket_file, 0, sizeof(socket_file));
+	if (listen_fd >= 0 && cfg.listen_address[0] == '\0' && stat(cfg.socket_path, &socket_file) != 0)
+		memset(&socket_file, 0, sizeof(socket_file));
 	if (listen_fd < 0)
 		goto refused;
-	if (metrics_init(cfg.metrics, cfg.metrics_refresh_seconds, app_route_count) != 0) {
+	if (metrics_init(cfg.metrics, cfg.metrics_refresh_seconds, API_ROUTE_COUNT) != 0) {
 		log_message(LOG_ERROR, "start_failed", "cannot make the shared metrics");
 		close(listen_fd);
 		goto refused;
@@ -405,7 +413,7 @@ main(void)
 	/* drain: new connections find no socket (the workers also shut it, so
 	 * that a TCP connect is refused); workers answer the requests on the
 	 * connections they have and close them; stragglers are killed */
-	if (cfg.listen_address[0] == '\0' && socket_is_ours(cfg.socket_path, listen_fd))
+	if (cfg.listen_address[0] == '\0' && socket_is_ours(cfg.socket_path, &socket_file))
 		unlink(cfg.socket_path);
 	log_messagef(LOG_INFO, "draining", "at most %d s", cfg.drain_seconds);
 	for (i = 0; i < cfg.processes; i++)

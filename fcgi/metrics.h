@@ -21,7 +21,7 @@
 int metrics_init(bool enabled, int refresh_seconds, size_t route_count);
 bool metrics_enabled(void);
 
-/* route_index: the row in app_routes, or -1 for a request no route matched. */
+/* route_index: the row in api_routes, or -1 for a request no route matched. */
 void metrics_request_started(void);
 void metrics_request_finished(int route_index, int status, long long duration_us);
 /* Takes what the connection counted (and zeroes it). */

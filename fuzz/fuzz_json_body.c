@@ -1,11 +1,11 @@
 /* fuzz_json_body.c: a request body as the dispatcher sees it (fcgi/dispatch.c
  * check_request): http_parse_json_body, then json_fields_validate against
- * field tables shaped like the endpoints', then the problem+json the client
+ * the body of every route that reads one, then the problem+json the client
  * would get. Also http_json_depth and utf8_length on the raw bytes.
  *
- * The tables are copies of those in fcgi/handlers_*.c (which pull in the
- * whole application): cancel, downgrade, internal_subscription,
- * refund_request, internal_charge, approve and task, between them every
+ * The routes and their field tables are the service's own
+ * (lib/api_routes.c, lib/api_fields.c, which hold no handler): all ten
+ * field tables and the routes whose body must be empty, between them every
  * field type, full-range and bounded integers, enums and times.
  *
  * Invariants checked (abort on violation): the depth cap holds on what was
@@ -21,85 +21,11 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "api_routes.h"
 #include "json_fields.h"
 #include "json_text.h"
 #include "pf_time.h"
 #include "fuzz.h"
-
-static const char *const cancel_reasons[] = {
-	"too_expensive", "not_using", "missing_feature", "quality", "other", NULL
-};
-
-static const struct field_spec cancel_fields[] = {
-	{"reason", FIELD_ENUM, false, 0, 0, cancel_reasons},
-	{"comment", FIELD_TEXT, false, 0, 2000, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const struct field_spec downgrade_fields[] = {
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const struct field_spec internal_subscription_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"email", FIELD_STRING, true, 3, AUTH_EMAIL_MAX, NULL},
-	{"plan", FIELD_STRING, true, 1, 64, NULL},
-	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
-	{"started_at", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const char *const refund_reasons[] = {
-	"duplicate_charge", "system_failure", "billing_error", "unauthorized_charge",
-	"dissatisfaction", "unused_credits", "account_suspension",
-	"third_party_outage", "price_change", NULL
-};
-
-static const struct field_spec refund_request_fields[] = {
-	{"charge_id", FIELD_STRING, false, 1, 64, NULL},
-	{"task_id", FIELD_STRING, false, 1, 64, NULL},
-	{"reason", FIELD_ENUM, true, 0, 0, refund_reasons},
-	{"description", FIELD_TEXT, true, 1, 2000, NULL},
-	{"email", FIELD_STRING, false, 3, AUTH_EMAIL_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const char *const charge_kinds[] = {"subscription", "credit_pack", NULL};
-
-static const struct field_spec internal_charge_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"kind", FIELD_ENUM, true, 0, 0, charge_kinds},
-	{"amount_cents", FIELD_INTEGER, true, 1, INT64_C(100000000000), NULL},
-	{"currency", FIELD_STRING, true, 3, 3, NULL},
-	{"provider_ref", FIELD_STRING, true, 1, 255, NULL},
-	{"charged_at", FIELD_TIME, false, 0, 0, NULL},
-	{"credits", FIELD_INTEGER, false, 1, INT64_C(1000000000), NULL},
-	{"period_start", FIELD_TIME, false, 0, 0, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const struct field_spec approve_fields[] = {
-	{"note", FIELD_TEXT, false, 1, 2000, NULL},
-	{"amount_cents", FIELD_INTEGER, false, INT64_MIN, INT64_MAX, NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const char *const task_kinds[] = {"image", "video", "try_on", "training", NULL};
-
-static const struct field_spec task_fields[] = {
-	{"user_id", FIELD_STRING, true, 1, AUTH_SUB_MAX, NULL},
-	{"kind", FIELD_ENUM, true, 0, 0, task_kinds},
-	{"credits", FIELD_INTEGER, true, 1, INT64_C(1000000000), NULL},
-	{NULL, 0, false, 0, 0, NULL},
-};
-
-static const struct field_spec *const tables[] = {
-	cancel_fields, downgrade_fields, internal_subscription_fields,
-	refund_request_fields, internal_charge_fields, approve_fields, task_fields,
-};
-#define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))
-#define FIELDS_MAX 16
 
 /* Nesting depth of a parsed value, counted as http_json_depth counts
  * brackets: a scalar is 0, an empty object 1. */
@@ -208,7 +134,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_request req;
-	struct field_value values[FIELDS_MAX];
+	struct field_value values[ROUTE_FIELDS_MAX];
 	char detail[HTTP_DETAIL_MAX];
 	enum pf_error err;
 	char *raw;
@@ -255,15 +181,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(reference);
 	}
 
-	for (size_t t = 0; t < TABLE_COUNT; t++) {
-		size_t count = json_fields_count(tables[t]);
+	for (size_t r = 0; r < API_ROUTE_COUNT; r++) {
+		const struct route *route = &api_routes[r];
 
-		FUZZ_ASSERT(count <= FIELDS_MAX);
+		if (route->body == ROUTE_BODY_NONE)
+			continue;
+		FUZZ_ASSERT(route->field_count <= ROUTE_FIELDS_MAX);
 		detail[0] = '\0';
-		err = json_fields_validate(req.json, tables[t], count, values,
+		err = json_fields_validate(req.json, route->fields, route->field_count, values,
 		    detail, sizeof(detail));
 		if (err == PF_OK) {
-			check_values(tables[t], count, values);
+			check_values(route->fields, route->field_count, values);
+			/* an empty body takes nothing: absent, or {} */
+			if (route->body == ROUTE_BODY_EMPTY)
+				FUZZ_ASSERT(req.json == NULL || json_object_size(req.json) == 0);
 		} else {
 			FUZZ_ASSERT(err == PF_ERR_INVALID_REQUEST);
 			FUZZ_ASSERT(detail[0] != '\0');

@@ -5,8 +5,8 @@
  * Input: "METHOD URI" (the method is everything before the first space; no
  * space: GET and the whole input is the URI), up to the first NUL.
  *
- * The route table copies fcgi/routes.c (handlers are a dummy), including
- * the routes with an {id} segment.
+ * The route table is the service's own (lib/api_routes.c, which holds no
+ * handler), including the routes with an {id} segment.
  *
  * Invariants: a decoded path has no control characters, no "." or ".."
  * segment and is no longer than its source; a match has the method asked
@@ -19,42 +19,8 @@
 #include <string.h>
 
 #include "http.h"
-#include "route.h"
+#include "api_routes.h"
 #include "fuzz.h"
-
-static enum pf_error
-dummy_handler(struct handler_ctx *ctx)
-{
-	(void)ctx;
-	return PF_OK;
-}
-
-static const struct field_spec no_fields[] = {{NULL, 0, false, 0, 0, NULL}};
-
-static const struct route routes[] = {
-	{"GET", "/healthz", ROUTE_ROLE_PUBLIC, dummy_handler, NULL, NULL},
-	{"GET", "/api/v1/account", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
-	{"POST", "/api/v1/subscription/cancel", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/subscription/resume", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/subscription/downgrade", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
-	{"DELETE", "/api/v1/subscription/scheduled-change", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
-	{"POST", "/api/v1/internal/subscriptions", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-	{"GET", "/api/v1/charges", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
-	{"GET", "/api/v1/refund-form", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
-	{"POST", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy_handler, no_fields, NULL},
-	{"GET", "/api/v1/refund-requests", AUTH_ROLE_USER, dummy_handler, NULL, NULL},
-	{"GET", "/api/v1/support/refund-requests", AUTH_ROLE_SUPPORT, dummy_handler, NULL, NULL},
-	{"POST", "/api/v1/support/refund-requests/{id}/approve", AUTH_ROLE_SUPPORT,
-	    dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/support/refund-requests/{id}/deny", AUTH_ROLE_SUPPORT,
-	    dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/support/users/{id}/suspend", AUTH_ROLE_SUPPORT, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/internal/charges", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/internal/tasks", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/internal/tasks/{id}/complete", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-	{"POST", "/api/v1/internal/tasks/{id}/fail", AUTH_ROLE_SERVICE, dummy_handler, no_fields, NULL},
-};
-#define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
 static const char *const query_names[] = {"status", "limit", "cursor", "a", ""};
 #define QUERY_NAME_COUNT (sizeof(query_names) / sizeof(query_names[0]))
@@ -107,11 +73,11 @@ check_route(const char *method, const char *path, size_t paramlen, size_t allowl
 
 	FUZZ_ASSERT(paramlen <= sizeof(param) && allowlen <= sizeof(allow));
 	memset(param, 'x', sizeof(param));
-	r = route_match(routes, ROUTE_COUNT, method, path, &match, param, paramlen,
+	r = route_match(api_routes, API_ROUTE_COUNT, method, path, &match, param, paramlen,
 	    allow, allowlen);
 	switch (r) {
 	case ROUTE_FOUND:
-		FUZZ_ASSERT(match >= routes && match < routes + ROUTE_COUNT);
+		FUZZ_ASSERT(match >= api_routes && match < api_routes + API_ROUTE_COUNT);
 		FUZZ_ASSERT(strcmp(match->method, method) == 0);
 		if (strstr(match->pattern, "{id}") != NULL) {
 			FUZZ_ASSERT(memchr(param, '\0', paramlen) != NULL);
@@ -163,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (path_len <= HTTP_PATH_MAX) {
 		memcpy(raw_path, uri, path_len);
 		raw_path[path_len] = '\0';
-		if (http_path_decode(raw_path, path, sizeof(path)) == 0) {
+		if (http_path_decode(uri, path_len, path, sizeof(path)) == 0) {
 			FUZZ_ASSERT(strlen(path) <= path_len);
 			FUZZ_ASSERT(!has_control(path));
 			FUZZ_ASSERT(!has_dot_segment(path) || path[0] != '/');

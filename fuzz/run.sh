@@ -50,8 +50,9 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 cflags="-g -O1 -std=gnu11 $warn $san -I$src/lib $pkg_cflags"
 fixtures="$src/tests/unit/fixtures"
 
-# lib/ sources the targets reach; none touches the database or FastCGI.
-lib_sources="http json_text json_fields route auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
+# lib/ sources the targets reach; none touches the database or FastCGI (the
+# route and field tables are the service's own: api_routes.c, api_fields.c).
+lib_sources="http json_text json_memory json_fields route api_routes api_fields policy_refund auth_subject auth_jwt auth_hs256 auth_pubkey base64url pf_time pf_error"
 
 build_all() {
 	objs=

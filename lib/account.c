@@ -5,22 +5,8 @@
 #include "account.h"
 #include "credits.h"
 #include "json_text.h"
+#include "record.h"
 #include "sql_account.h"
-
-static void
-int_text(char *buf, size_t len, long long value)
-{
-	snprintf(buf, len, "%lld", value);
-}
-
-static json_t *
-time_json(pf_time t)
-{
-	char buf[PF_RFC3339_LEN];
-	if (pf_time_format(t, buf) != 0)
-		return json_null();
-	return json_string(buf);
-}
 
 enum pf_error
 plan_lookup(struct db *db, const char *name, struct plan *out)
@@ -29,13 +15,10 @@ plan_lookup(struct db *db, const char *name, struct plan *out)
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_PLAN_BY_NAME, params, &res);
+	err = db_exec_one(db, &sql_account_catalog, SQL_PLAN_BY_NAME, params, PF_ERR_UNKNOWN_PLAN,
+	    &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_UNKNOWN_PLAN;
-		goto out;
-	}
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", db_text(res, 0, "name"));
 	out->rank = (int)db_int(res, 0, "rank");
@@ -89,9 +72,8 @@ account_read(struct db *db, const char *user_id, struct account *out)
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res);
-	if (err == PF_OK && PQntuples(res) != 1)
-		err = PF_ERR_USER_NOT_FOUND;
+	err = db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, PF_ERR_USER_NOT_FOUND,
+	    &res);
 	if (err == PF_OK)
 		account_from_row(res, out);
 	PQclear(res);
@@ -187,7 +169,7 @@ account_provision_and_lock(struct db *db, const char *user_id, const char *email
 	/* Creates the user; a concurrent request creating it too makes this
 	 * one wait for that row and lock it (ON CONFLICT DO UPDATE), then it
 	 * returns no row. */
-	int_text(now_text, sizeof(now_text), now);
+	record_int_text(now_text, sizeof(now_text), now);
 	params[0] = user_id;
 	params[1] = email;
 	params[2] = now_text;
@@ -221,9 +203,8 @@ account_subscription_ended_by_suspension(struct db *db, const char *user_id,
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_account_catalog, SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION, params, &res);
-	if (err == PF_OK && PQntuples(res) != 1)
-		err = PF_ERR_NO_ACTIVE_SUBSCRIPTION;
+	err = db_exec_one(db, &sql_account_catalog, SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION, params,
+	    PF_ERR_NO_ACTIVE_SUBSCRIPTION, &res);
 	if (err != PF_OK)
 		goto out;
 	memset(out, 0, sizeof(*out));
@@ -246,10 +227,10 @@ account_save_subscription(struct db *db, const struct account *acct)
 	char id[24], index[16], start[24], end[24];
 	const char *params[7];
 
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(index, sizeof(index), acct->sub.period_index);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(index, sizeof(index), acct->sub.period_index);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
 	params[0] = id;
 	params[1] = acct->sub.plan;
 	params[2] = index;
@@ -270,11 +251,11 @@ account_change_subscription(struct db *db, const struct account *acct, pf_time a
 	const char *params[16];
 	enum pf_error err = PF_ERR_INTERNAL;
 
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(index, sizeof(index), acct->sub.period_index);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
-	int_text(at_text, sizeof(at_text), at);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(index, sizeof(index), acct->sub.period_index);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(at_text, sizeof(at_text), at);
 	before_text = json_text_compact(before);
 	after_text = json_text_compact(after);
 	if (event != NULL)
@@ -324,7 +305,7 @@ account_reset_included(struct db *db, struct account *acct, int64_t allowance, p
 	err = credits_ledger_write(db, acct->user_id, "included", allowance, "reset", ref, at);
 	if (err != PF_OK)
 		goto out;
-	int_text(allowance_text, sizeof(allowance_text), allowance);
+	record_int_text(allowance_text, sizeof(allowance_text), allowance);
 	params[0] = acct->user_id;
 	params[1] = allowance_text;
 	err = db_exec(db, &sql_account_catalog, SQL_INCLUDED_RESET, params, &res);
@@ -352,8 +333,8 @@ account_end_subscription(struct db *db, struct account *acct, pf_time at, const 
 	if (err != PF_OK)
 		goto out;
 	before = account_subscription_json(acct);
-	int_text(id, sizeof(id), acct->subscription_id);
-	int_text(at_text, sizeof(at_text), at);
+	record_int_text(id, sizeof(id), acct->subscription_id);
+	record_int_text(at_text, sizeof(at_text), at);
 	params[0] = id;
 	params[1] = at_text;
 	params[2] = cause;
@@ -370,7 +351,7 @@ account_end_subscription(struct db *db, struct account *acct, pf_time at, const 
 	if (err != PF_OK)
 		goto out;
 	payload = json_pack("{s:s, s:O, s:o}", "cause", cause, "previous", before,
-	    "ended_at", time_json(at));
+	    "ended_at", record_time_json(at));
 	err = outbox_write(db, at, acct->user_id, "subscription_ended", payload);
 out:
 	json_decref(before);
@@ -380,7 +361,7 @@ out:
 }
 
 enum pf_error
-account_open_period(struct db *db, struct account *acct, const struct plan *plan,
+account_bill_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at)
 {
 	char sub_id[24], amount[24], charged[24], start[24], end[24];
@@ -388,11 +369,11 @@ account_open_period(struct db *db, struct account *acct, const struct plan *plan
 	const char *params[9];
 	enum pf_error err;
 
-	int_text(sub_id, sizeof(sub_id), acct->subscription_id);
-	int_text(amount, sizeof(amount), plan->price_cents);
-	int_text(charged, sizeof(charged), charged_at);
-	int_text(start, sizeof(start), acct->sub.period_start);
-	int_text(end, sizeof(end), acct->sub.period_end);
+	record_int_text(sub_id, sizeof(sub_id), acct->subscription_id);
+	record_int_text(amount, sizeof(amount), plan->price_cents);
+	record_int_text(charged, sizeof(charged), charged_at);
+	record_int_text(start, sizeof(start), acct->sub.period_start);
+	record_int_text(end, sizeof(end), acct->sub.period_end);
 	pf_time_format(acct->sub.period_start, start_day);
 	pf_time_format(acct->sub.period_end, end_day);
 	start_day[10] = end_day[10] = '\0';
@@ -451,7 +432,7 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		/* a renewal charge's charged_at is when the cycle records it */
-		err = account_open_period(db, acct, &plan, "renewal", now);
+		err = account_bill_period(db, acct, &plan, "renewal", now);
 		if (err != PF_OK)
 			goto out;
 		after = account_subscription_json(acct);
@@ -461,8 +442,8 @@ account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
 		if (err != PF_OK)
 			goto out;
 		payload = json_pack("{s:s, s:o, s:o, s:I, s:s}", "plan", plan.name,
-		    "period_start", time_json(acct->sub.period_start),
-		    "period_end", time_json(acct->sub.period_end),
+		    "period_start", record_time_json(acct->sub.period_start),
+		    "period_end", record_time_json(acct->sub.period_end),
 		    "amount_cents", (json_int_t)plan.price_cents, "currency", plan.currency);
 		err = outbox_write(db, now, acct->user_id,
 		    step.kind == ROLLOVER_CHANGE_PLAN ? "subscription_plan_changed" : "subscription_renewed",
@@ -480,7 +461,7 @@ out:
 }
 
 enum pf_error
-account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_time now,
+account_read_without_transaction(struct db *db, const struct auth_identity *identity, pf_time now,
     struct account *out, bool *current)
 {
 	struct rollover_step step;
@@ -502,18 +483,38 @@ account_read_unlocked(struct db *db, const struct auth_identity *identity, pf_ti
 }
 
 enum pf_error
-account_open_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
-    struct account *out)
+account_lock_current(struct db *db, const char *user_id, pf_time now, struct account *out)
 {
-	struct actor actor = {"user", identity->sub};
-	struct actor system = {"system", NULL};
+	const struct actor system = {"system", NULL};
 	enum pf_error err;
 
-	err = account_provision_and_lock(db, identity->sub,
-	    identity->has_email ? identity->email : NULL, now, &actor, out);
+	err = account_lock(db, user_id, out);
 	if (err != PF_OK)
 		return err;
 	return account_bring_up_to_date(db, out, now, &system, NULL);
+}
+
+enum pf_error
+account_provision_lock_current(struct db *db, const char *user_id, const char *email,
+    pf_time now, const struct actor *actor, struct account *out)
+{
+	const struct actor system = {"system", NULL};
+	enum pf_error err;
+
+	err = account_provision_and_lock(db, user_id, email, now, actor, out);
+	if (err != PF_OK)
+		return err;
+	return account_bring_up_to_date(db, out, now, &system, NULL);
+}
+
+enum pf_error
+account_lock_current_for_user(struct db *db, const struct auth_identity *identity, pf_time now,
+    struct account *out)
+{
+	const struct actor actor = {"user", identity->sub};
+
+	return account_provision_lock_current(db, identity->sub,
+	    identity->has_email ? identity->email : NULL, now, &actor, out);
 }
 
 json_t *
@@ -529,15 +530,15 @@ account_subscription_json(const struct account *acct)
 		    "cancel_at_period_end", 0, "scheduled_change", "renews_at");
 	scheduled = s->scheduled_plan[0] ?
 	    json_pack("{s:s, s:o}", "plan", s->scheduled_plan, "effective_at",
-		time_json(s->period_end)) :
+		record_time_json(s->period_end)) :
 	    json_null();
 	return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o, s:o}",
 	    "plan", s->plan, "status", "active",
-	    "current_period_start", time_json(s->period_start),
-	    "current_period_end", time_json(s->period_end),
+	    "current_period_start", record_time_json(s->period_start),
+	    "current_period_end", record_time_json(s->period_end),
 	    "cancel_at_period_end", s->cancel_at_period_end,
 	    "scheduled_change", scheduled,
-	    "renews_at", s->cancel_at_period_end ? json_null() : time_json(s->period_end));
+	    "renews_at", s->cancel_at_period_end ? json_null() : record_time_json(s->period_end));
 }
 
 json_t *
@@ -550,6 +551,6 @@ account_json(const struct account *acct)
 	    "credits",
 	    "included_remaining", (json_int_t)acct->credits.included,
 	    "included_allowance", (json_int_t)acct->included_allowance,
-	    "included_resets_at", acct->sub.paid ? time_json(acct->sub.period_end) : json_null(),
+	    "included_resets_at", acct->sub.paid ? record_time_json(acct->sub.period_end) : json_null(),
 	    "purchased_remaining", (json_int_t)acct->credits.purchased);
 }

@@ -40,19 +40,30 @@ enum pf_error account_lock(struct db *db, const char *user_id, struct account *o
 enum pf_error account_bring_up_to_date(struct db *db, struct account *acct, pf_time now,
     const struct actor *actor, int *steps);
 
+/* Locks user_id's account and brings it up to date (as "system"): what
+ * every change to someone's account does first. PF_ERR_USER_NOT_FOUND when
+ * there is no such user. */
+enum pf_error account_lock_current(struct db *db, const char *user_id, pf_time now,
+    struct account *out);
+
+/* account_provision_and_lock (actor provisions), then brought up to date
+ * (as "system"). */
+enum pf_error account_provision_lock_current(struct db *db, const char *user_id,
+    const char *email, pf_time now, const struct actor *actor, struct account *out);
+
 /* Provision (with the token's email), lock, bring up to date: what every
  * user endpoint does first. */
-enum pf_error account_open_for_user(struct db *db, const struct auth_identity *identity,
+enum pf_error account_lock_current_for_user(struct db *db, const struct auth_identity *identity,
     pf_time now, struct account *out);
 
-/* The read-only shortcut of account_open_for_user, for reads: one
+/* The read-only shortcut of account_lock_current_for_user, for reads: one
  * statement, no lock, no transaction needed. *current is true when the
- * account as read is what account_open_for_user would return having changed
+ * account as read is what account_lock_current_for_user would return having changed
  * nothing (the user exists, the token's email, if any, is the stored one,
  * and no billing period has ended); otherwise *out must not be used and the
  * caller takes the locked path. Returns a database error, else PF_OK. */
-enum pf_error account_read_unlocked(struct db *db, const struct auth_identity *identity,
-    pf_time now, struct account *out, bool *current);
+enum pf_error account_read_without_transaction(struct db *db,
+    const struct auth_identity *identity, pf_time now, struct account *out, bool *current);
 
 /* The paid subscription that suspension ended (the provider may still
  * report charges for it): fills *out (paid = true) and *id, or answers
@@ -88,7 +99,7 @@ enum pf_error account_reset_included(struct db *db, struct account *acct, int64_
 /* Records the charge (origin "checkout" or "renewal", at charged_at, the
  * plan's price) for acct's current period and resets the included credits
  * to the plan's allowance. */
-enum pf_error account_open_period(struct db *db, struct account *acct, const struct plan *plan,
+enum pf_error account_bill_period(struct db *db, struct account *acct, const struct plan *plan,
     const char *origin, pf_time charged_at);
 
 /* JSON views, as in the contract (new references). */

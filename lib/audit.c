@@ -12,13 +12,16 @@ audit_write(struct db *db, pf_time at, const struct actor *actor, const char *ac
 	char at_text[24];
 	char *before_text = NULL, *after_text = NULL;
 	const char *params[7];
-	enum pf_error err;
+	enum pf_error err = PF_ERR_INTERNAL;
 
 	snprintf(at_text, sizeof(at_text), "%lld", (long long)at);
 	if (before != NULL)
 		before_text = json_text_compact(before);
 	if (after != NULL)
 		after_text = json_text_compact(after);
+	/* out of memory: an audit row without its before or after is no record */
+	if ((before != NULL && before_text == NULL) || (after != NULL && after_text == NULL))
+		goto out;
 	params[0] = at_text;
 	params[1] = actor->role;
 	params[2] = actor->id;
@@ -27,6 +30,7 @@ audit_write(struct db *db, pf_time at, const struct actor *actor, const char *ac
 	params[5] = before_text;
 	params[6] = after_text;
 	err = db_exec(db, &sql_account_catalog, SQL_AUDIT_INSERT, params, NULL);
+out:
 	free(before_text);
 	free(after_text);
 	return err;

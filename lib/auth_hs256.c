@@ -11,6 +11,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -58,29 +59,33 @@ auth_hs256_key_free(struct auth_hs256_key *key)
 	free(key);
 }
 
-bool
-auth_hs256_signature_ok(const struct auth_hs256_key *key, const char *input,
+int
+auth_hs256_signature_check(const struct auth_hs256_key *key, const char *input,
     size_t n, const char *sig, size_t sig_len)
 {
 	EVP_MAC_CTX *ctx = NULL;
 	unsigned char mac[HS256_MAC_LEN];
 	char expected[HS256_SIG_LEN + 1];
 	size_t mac_len = 0;
-	bool ok = false;
+	int ret = 0;
 
 	if (key == NULL || input == NULL || sig == NULL || sig_len != HS256_SIG_LEN)
 		goto out;
+	/* nothing here depends on the token: a failure is OpenSSL's */
 	if ((ctx = EVP_MAC_CTX_dup(key->keyed)) == NULL ||
 	    EVP_MAC_update(ctx, (const unsigned char *)input, n) != 1 ||
 	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1 ||
-	    mac_len != sizeof(mac))
+	    mac_len != sizeof(mac)) {
+		ERR_clear_error();
+		ret = -1;
 		goto out;
+	}
 	if (base64url_encode(mac, sizeof(mac), expected, sizeof(expected)) != HS256_SIG_LEN)
 		goto out;
-	ok = CRYPTO_memcmp(expected, sig, HS256_SIG_LEN) == 0;
+	ret = CRYPTO_memcmp(expected, sig, HS256_SIG_LEN) == 0;
 out:
 	EVP_MAC_CTX_free(ctx);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(expected, sizeof(expected));
-	return ok;
+	return ret;
 }

@@ -17,8 +17,10 @@ void auth_hs256_key_free(struct auth_hs256_key *key);
  * input[0..n) under key, compared in constant time: the same comparison
  * libjwt makes (its encoding of the computed MAC against the token's text),
  * so only the canonical 43-character encoding matches. Read-only on key:
- * any number of threads may verify with one key at once. */
-bool auth_hs256_signature_ok(const struct auth_hs256_key *key, const char *input,
+ * any number of threads may verify with one key at once. Returns 1 when it
+ * is, 0 when it is not, -1 when the MAC could not be computed (OpenSSL out
+ * of memory; its error queue is cleared): our failure, not the token's. */
+int auth_hs256_signature_check(const struct auth_hs256_key *key, const char *input,
     size_t n, const char *sig, size_t sig_len);
 
 #endif

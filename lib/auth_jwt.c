@@ -21,6 +21,7 @@
 #include "auth_jwt.h"
 #include "auth_pubkey.h"
 #include "base64url.h"
+#include "json_memory.h"
 
 struct alg_entry {
 	const char *name;       /* the exact "alg" header value (RFC 7518) */
@@ -229,26 +230,19 @@ audience_ok(const json_t *aud, const char *want)
 	return found;
 }
 
-/* sub: 1..AUTH_SUB_MAX of [A-Za-z0-9_.@:-]; copied into out. */
+/* sub: a valid user id (auth_subject.h); copied into out. */
 static bool
 subject_read(const json_t *sub, char out[AUTH_SUB_MAX + 1])
 {
 	const char *s;
-	size_t i, len;
+	size_t len;
 
 	if (!json_is_string(sub))
 		return false;
 	s = json_string_value(sub);
 	len = json_string_length(sub);
-	if (len == 0 || len > AUTH_SUB_MAX)
+	if (!auth_subject_valid(s, len))
 		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		    c == '@' || c == ':' || c == '-'))
-			return false;
-	}
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return true;
@@ -360,19 +354,28 @@ auth_config_release(struct auth_config *cfg)
  * {"role":"user",...,"role":"support"} read as support, and a second "sub"
  * as another user, while anything that read the first value saw someone
  * else. */
-static json_t *
-segment_json(const char *segment, size_t len)
+static enum pf_error
+segment_json(const char *segment, size_t len, json_t **out)
 {
 	unsigned char decoded[AUTH_TOKEN_MAX];
-	json_t *value = NULL;
 	long n;
 
+	*out = NULL;
 	n = base64url_decode(segment, len, decoded, sizeof(decoded));
-	if (n >= 0) {
-		value = json_loadb((const char *)decoded, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
-		explicit_bzero(decoded, (size_t)n);
+	if (n < 0)
+		return PF_ERR_INVALID_TOKEN;
+	json_memory_reset();
+	*out = json_loadb((const char *)decoded, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+	explicit_bzero(decoded, (size_t)n);
+	/* running out of memory is our failure, not a malformed token; and a
+	 * document parsed meanwhile may lack what failed (jansson 2.14 can
+	 * return one anyway) */
+	if (json_memory_ran_out()) {
+		json_decref(*out);
+		*out = NULL;
+		return PF_ERR_INTERNAL;
 	}
-	return value;
+	return *out != NULL ? PF_OK : PF_ERR_INVALID_TOKEN;
 }
 
 /* Whether sig is the signature of input under the configured algorithm and
@@ -387,20 +390,20 @@ signature_check(const struct auth_config *cfg, const char *input, size_t n,
 	const struct auth_hs256_key *hs256 = cfg->hs256;
 	const struct auth_pubkey *pubkey = cfg->pubkey;
 	enum pf_error ret = PF_ERR_INTERNAL;
-	bool ok;
+	int verdict;
 
 	if (cfg->alg == AUTH_ALG_HS256) {
 		if (hs256 == NULL &&
 		    (hs256 = hs256_per_call = auth_hs256_key_new(cfg->key, cfg->key_len)) == NULL)
 			goto out;
-		ok = auth_hs256_signature_ok(hs256, input, n, sig, sig_len);
+		verdict = auth_hs256_signature_check(hs256, input, n, sig, sig_len);
 	} else {
 		if (pubkey == NULL && (pubkey = pubkey_per_call =
 		    auth_pubkey_new(alg_table[cfg->alg].pubkey, cfg->key, cfg->key_len)) == NULL)
 			goto out;
-		ok = auth_pubkey_signature_ok(pubkey, input, n, sig, sig_len);
+		verdict = auth_pubkey_signature_check(pubkey, input, n, sig, sig_len);
 	}
-	ret = ok ? PF_OK : PF_ERR_INVALID_TOKEN;
+	ret = verdict == 1 ? PF_OK : verdict == 0 ? PF_ERR_INVALID_TOKEN : PF_ERR_INTERNAL;
 out:
 	auth_hs256_key_free(hs256_per_call);
 	auth_pubkey_free(pubkey_per_call);
@@ -422,10 +425,10 @@ token_open(const struct auth_config *cfg, const char *token, size_t len,
 	    dot2 + 1, len - (size_t)(dot2 + 1 - token));
 	if (ret != PF_OK)
 		return ret;
-	if ((*head = segment_json(token, (size_t)(dot1 - token))) == NULL ||
-	    (*claims = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
-		return PF_ERR_INVALID_TOKEN;
-	return PF_OK;
+	ret = segment_json(token, (size_t)(dot1 - token), head);
+	if (ret == PF_OK)
+		ret = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), claims);
+	return ret;
 }
 
 enum pf_error

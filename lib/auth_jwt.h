@@ -7,11 +7,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "auth_subject.h"
 #include "pf_error.h"
 #include "pf_time.h"
 
 #define AUTH_TOKEN_MAX 4096     /* longer tokens are refused before decoding */
-#define AUTH_SUB_MAX 64
 #define AUTH_EMAIL_MAX 254
 #define AUTH_CLAIM_MAX 255      /* issuer, audience */
 
@@ -67,6 +67,9 @@ const char *auth_role_name(enum auth_role role);
  *   listed, claims of the wrong JSON type (exp must be an integer), nbf/iat in
  *   the future beyond the leeway, missing exp or sub: PF_ERR_INVALID_TOKEN
  *   exp + leeway < now: PF_ERR_TOKEN_EXPIRED
+ *   verification failed for lack of memory (ours, not the token's; see
+ *   json_memory.h): PF_ERR_INTERNAL
+ *   the verification itself failed (out of memory): PF_ERR_INTERNAL
  * On PF_OK fills *out (role defaults to user; email absent -> has_email false). */
 enum pf_error auth_verify_bearer(const struct auth_config *cfg, const char *header,
     pf_time now, struct auth_identity *out);

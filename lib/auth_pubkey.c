@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -107,8 +108,8 @@ out:
 	return n;
 }
 
-bool
-auth_pubkey_signature_ok(const struct auth_pubkey *key, const char *input,
+int
+auth_pubkey_signature_check(const struct auth_pubkey *key, const char *input,
     size_t n, const char *sig, size_t sig_len)
 {
 	unsigned char raw[SIGNATURE_MAX], der[DER_SIGNATURE_MAX];
@@ -116,7 +117,7 @@ auth_pubkey_signature_ok(const struct auth_pubkey *key, const char *input,
 	const unsigned char *signature = raw;
 	long raw_len, signature_len;
 	EVP_MD_CTX *md = NULL;
-	bool ok = false;
+	int ret = 0;
 
 	if (key == NULL || input == NULL || sig == NULL || sig_len == 0 ||
 	    sig_len > SIGNATURE_TEXT_MAX)
@@ -134,11 +135,15 @@ auth_pubkey_signature_ok(const struct auth_pubkey *key, const char *input,
 		if (signature_len <= 0)
 			goto out;
 	}
-	if ((md = EVP_MD_CTX_new()) == NULL || EVP_MD_CTX_copy_ex(md, key->verifier) != 1)
+	if ((md = EVP_MD_CTX_new()) == NULL || EVP_MD_CTX_copy_ex(md, key->verifier) != 1) {
+		ret = -1;
 		goto out;
-	ok = EVP_DigestVerify(md, signature, (size_t)signature_len,
+	}
+	ret = EVP_DigestVerify(md, signature, (size_t)signature_len,
 	    (const unsigned char *)input, n) == 1;
 out:
+	/* a refused signature leaves its reasons queued on this thread */
+	ERR_clear_error();
 	EVP_MD_CTX_free(md);
-	return ok;
+	return ret;
 }

@@ -42,13 +42,10 @@ charge_load(struct db *db, const char *id, const char *user_id, struct charge *o
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_refund_catalog, SQL_CHARGE_GET, params, &res);
+	err = db_exec_one(db, &sql_refund_catalog, SQL_CHARGE_GET, params, PF_ERR_CHARGE_NOT_FOUND,
+	    &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_CHARGE_NOT_FOUND;
-		goto out;
-	}
 	charge_from_row(res, 0, "", out);
 	/* another user's charge answers exactly like a missing one */
 	if (user_id != NULL && strcmp(out->user_id, user_id) != 0) {
@@ -82,39 +79,32 @@ charge_json(const struct charge *c)
 	return obj;
 }
 
+struct charge_list_filter {
+	pf_time now;
+	bool refund_form_only;
+};
+
+static json_t *
+charge_row_json(const PGresult *res, int row, const void *arg, bool *skip)
+{
+	const struct charge_list_filter *filter = arg;
+	struct charge c;
+
+	charge_from_row(res, row, "", &c);
+	*skip = filter->refund_form_only && (c.status != CHARGE_PAID || c.has_open_request ||
+	    !policy_refund_within_window(c.charged_at, filter->now));
+	return *skip ? NULL : charge_json(&c);
+}
+
 enum pf_error
 charge_list_json(struct db *db, const char *user_id, pf_time now, bool refund_form_only,
     json_t **out)
 {
 	const char *params[1] = {user_id};
-	PGresult *res = NULL;
-	json_t *list = json_array();
-	enum pf_error err;
-	int i, n;
+	const struct charge_list_filter filter = {now, refund_form_only};
 
-	*out = NULL;
-	err = db_exec(db, &sql_refund_catalog, SQL_CHARGES_BY_USER, params, &res);
-	if (err != PF_OK)
-		goto out;
-	n = PQntuples(res);
-	for (i = 0; i < n; i++) {
-		struct charge c;
-
-		charge_from_row(res, i, "", &c);
-		if (refund_form_only && (c.status != CHARGE_PAID || c.has_open_request ||
-		    !policy_refund_within_window(c.charged_at, now)))
-			continue;
-		if (json_array_append_new(list, charge_json(&c)) != 0) {
-			err = PF_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	*out = list;
-	list = NULL;
-out:
-	json_decref(list);
-	PQclear(res);
-	return err;
+	return record_list_json(db, &sql_refund_catalog, SQL_CHARGES_BY_USER, params,
+	    charge_row_json, &filter, out);
 }
 
 enum pf_error

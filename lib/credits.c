@@ -40,13 +40,10 @@ credits_move(struct db *db, struct account *acct, int64_t included_delta,
 	params[0] = acct->user_id;
 	params[1] = included_text;
 	params[2] = purchased_text;
-	err = db_exec(db, &sql_task_catalog, SQL_BALANCES_ADD, params, &res);
+	/* the balances row exists with its user, who is locked */
+	err = db_exec_one(db, &sql_task_catalog, SQL_BALANCES_ADD, params, PF_ERR_INTERNAL, &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_INTERNAL;
-		goto out;
-	}
 	acct->credits.included = db_int(res, 0, "included_remaining");
 	acct->credits.purchased = db_int(res, 0, "purchased_remaining");
 	err = credits_ledger_write(db, acct->user_id, "included", included_delta, cause, ref, at);

@@ -109,6 +109,14 @@ statement_name(char *buf, size_t len, const struct db_catalog *catalog, int inde
 	snprintf(buf, len, "%s%d", catalog->prefix, index);
 }
 
+/* An index outside its catalogue would read past the statement array and
+ * run whatever statement happens to carry that name. */
+static bool
+statement_exists(const struct db_catalog *catalog, int index)
+{
+	return catalog != NULL && index >= 0 && index < catalog->count;
+}
+
 static enum pf_error
 session_prepare(struct db *db)
 {
@@ -534,6 +542,9 @@ db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out)
 			out[i] = NULL;
 	if (n < 1 || n > DB_BATCH_MAX)
 		return PF_ERR_INTERNAL;
+	for (i = 0; i < n; i++)
+		if (!statement_exists(calls[i].catalog, calls[i].index))
+			return PF_ERR_INTERNAL;
 	if (db->conn == NULL)
 		return PF_ERR_UNAVAILABLE;  /* db_close left nothing deferred */
 	if (n == 1 && !db->begin_pending && db->deferred_count == 0) {
@@ -555,12 +566,34 @@ db_exec(struct db *db, const struct db_catalog *catalog, int index,
 }
 
 enum pf_error
+db_exec_one(struct db *db, const struct db_catalog *catalog, int index,
+    const char *const *params, enum pf_error not_found, PGresult **out)
+{
+	PGresult *res = NULL;
+	enum pf_error err;
+
+	*out = NULL;
+	err = db_exec(db, catalog, index, params, &res);
+	if (err == PF_OK && PQntuples(res) != 1)
+		err = not_found;
+	if (err == PF_OK) {
+		*out = res;
+		res = NULL;
+	}
+	PQclear(res);
+	return err;
+}
+
+enum pf_error
 db_defer(struct db *db, const struct db_catalog *catalog, int index, const char *const *params)
 {
 	struct db_deferred *d;
-	int i, nparams = catalog->statements[index].nparams;
+	int i, nparams;
 	size_t total = 0, at = 0;
 
+	if (!statement_exists(catalog, index))
+		return PF_ERR_INTERNAL;
+	nparams = catalog->statements[index].nparams;
 	if (!db->in_transaction || nparams > DB_PARAMS_MAX)
 		return PF_ERR_INTERNAL;
 	if (db->deferred_count == DB_DEFERRED_MAX)

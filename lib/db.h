@@ -100,10 +100,17 @@ void db_close(struct db *db);
 enum pf_error db_exec(struct db *db, const struct db_catalog *catalog, int index,
     const char *const *params, PGresult **out);
 
+/* db_exec for a statement that finds one row: PF_OK with that row in *out
+ * (owned by the caller), or not_found (out NULL) when it found none or
+ * several. */
+enum pf_error db_exec_one(struct db *db, const struct db_catalog *catalog, int index,
+    const char *const *params, enum pf_error not_found, PGresult **out);
+
 /* Runs n statements in one round trip (libpq pipeline mode), in order, each
  * with its own snapshot: a statement that waits for a row lock is complete
  * before the next one starts. On PF_OK out[i] (if out != NULL) is statement
- * i's result, owned by the caller; on an error every out[i] is NULL. */
+ * i's result, owned by the caller; on an error every out[i] is NULL. An index
+ * outside its catalogue is PF_ERR_INTERNAL, before anything is sent. */
 enum pf_error db_exec_batch(struct db *db, const struct db_call *calls, int n, PGresult **out);
 
 /* Queues a statement whose result the caller does not need (its params are

@@ -17,11 +17,11 @@
 #define HTTP_DETAIL_MAX 512
 #define HTTP_JSON_DEPTH_MAX 16
 #define HTTP_IDEMPOTENCY_KEY_MAX 255
+#define HTTP_HEAD_MAX 2048       /* status line and headers of an answer (CORS lines among them) */
 
 #define HTTP_REQUEST_ID_MAX 64
 
 struct http_request {
-	char request_id[HTTP_REQUEST_ID_MAX + 1];  /* nginx's (REQUEST_ID), or made here */
 	const char *method;          /* borrowed from the FastCGI environment */
 	char path[HTTP_PATH_MAX + 1];/* decoded, without the query string */
 	const char *query;           /* raw, may be NULL */
@@ -44,7 +44,9 @@ struct http_response {
 	char allow[64];              /* Allow header for 405 */
 	char *raw_body;              /* owned; a stored body replayed as is (idempotency) */
 	const char *raw_content_type;
-	const char *request_id;      /* borrowed; problem bodies carry it; kept by http_response_clear */
+	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* nginx's (REQUEST_ID), or made here; problem
+	                             * bodies carry it; kept by http_response_clear */
+	const char *extra_headers;   /* borrowed; header lines added to the head (CORS), or NULL */
 };
 
 /* Sets a problem response with a printf-style detail; returns err so a
@@ -52,7 +54,8 @@ struct http_response {
 enum pf_error http_fail(struct http_response *res, enum pf_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Sets a success response, taking ownership of body. Returns PF_OK. */
+/* Sets a success response, taking ownership of body. Returns PF_OK; a NULL
+ * body (its json_pack ran out of memory) is a 500 and PF_ERR_INTERNAL. */
 enum pf_error http_ok(struct http_response *res, int status, json_t *body);
 
 /* Serialises the response body: problem+json for errors, JSON otherwise.
@@ -63,14 +66,30 @@ char *http_render_body(const struct http_response *res, const char **content_typ
  * [A-Za-z0-9._-] (what nginx's map lets through from X-Request-Id). */
 bool http_request_id_valid(const char *text);
 
+
+/* The CGI head of res (Status, Content-Type, Content-Length of body_len,
+ * Cache-Control, and Allow, WWW-Authenticate or Retry-After where its status
+ * needs one) in buf, ending with the blank line. Returns its length. When it
+ * does not fit len bytes, buf holds a bare 500 head with Content-Length 0
+ * instead and *send_body is false: the body must not be sent. */
+size_t http_response_head(const struct http_response *res, const char *content_type,
+    size_t body_len, char *buf, size_t len, bool *send_body);
+
+/* Renders the body into res->raw_body (with its content type) now, so the
+ * answer exists before a COMMIT and nothing is left to allocate after it.
+ * PF_OK (also when it already was), or PF_ERR_INTERNAL when memory ran out,
+ * res unchanged. */
+enum pf_error http_response_render(struct http_response *res);
+
 /* Frees what the request and response own and resets them (a response
  * keeps its request_id). */
 void http_request_clear(struct http_request *req);
 void http_response_clear(struct http_response *res);
 
-/* Percent-decodes src into dst (size dstlen). Refuses encoded slashes,
- * NUL bytes, malformed escapes, and ".." segments. Returns 0 or -1. */
-int http_path_decode(const char *src, char *dst, size_t dstlen);
+/* Percent-decodes the path src[0..len) into dst (size dstlen). Refuses
+ * encoded slashes, NUL bytes and other control characters, malformed
+ * escapes, and "." and ".." segments. Returns 0 or -1. */
+int http_path_decode(const char *src, size_t len, char *dst, size_t dstlen);
 
 /* Finds name's value in a query string (a=b&c=d), percent-decoding it into
  * dst. Returns 1 found, 0 absent, -1 malformed or too long. */
@@ -82,8 +101,8 @@ int http_json_depth(const char *text, size_t len);
 /* Parses req->body into req->json: PF_ERR_INVALID_JSON for malformed text,
  * duplicate keys or depth over HTTP_JSON_DEPTH_MAX; PF_ERR_INVALID_REQUEST
  * for valid JSON that is not an object, or an integer beyond int64 (the
- * detail names its top-level field). detail receives the message. No body:
- * PF_OK with json NULL. */
+ * detail names its top-level field), PF_ERR_INTERNAL when memory ran out.
+ * detail receives the message. No body: PF_OK with json NULL. */
 enum pf_error http_parse_json_body(struct http_request *req, char *detail, size_t detail_len);
 
 /* "application/json" with optional parameters (charset=utf-8). */

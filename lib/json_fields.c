@@ -15,16 +15,6 @@ utf8_length(const char *s)
 	return n;
 }
 
-size_t
-json_fields_count(const struct field_spec *fields)
-{
-	size_t n = 0;
-
-	while (fields != NULL && fields[n].name != NULL)
-		n++;
-	return n;
-}
-
 static bool
 has_forbidden_control(const char *s, bool multiline)
 {
@@ -134,6 +124,11 @@ json_fields_validate(json_t *obj, const struct field_spec *fields, size_t count,
 	enum pf_error err;
 
 	memset(values, 0, count * sizeof(*values));
+	for (i = 0; i < count; i++)
+		if (fields[i].name == NULL) {
+			snprintf(detail, detail_len, "Field table has no row %zu.", i);
+			return PF_ERR_INTERNAL;
+		}
 	if (obj != NULL) {
 		json_object_foreach(obj, key, value) {
 			const struct field_spec *f = find_field(fields, count, key, &i);

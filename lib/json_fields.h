@@ -32,14 +32,11 @@ struct field_value {
 	int64_t integer;      /* also the parsed time for FIELD_TIME */
 };
 
-/* Number of entries of a field table, which ends with an entry whose name is
- * NULL. */
-size_t json_fields_count(const struct field_spec *fields);
-
 /* Validates obj (may be NULL: no body) against fields[0..count): unknown
  * fields, wrong types (null included), missing required fields, out-of-range values are
  * PF_ERR_INVALID_REQUEST with a detail naming the field. values[i] receives
- * field i. */
+ * field i. A table with a row without a name (a hole left by a designated
+ * initializer) is PF_ERR_INTERNAL. */
 enum pf_error json_fields_validate(json_t *obj, const struct field_spec *fields,
     size_t count, struct field_value *values, char *detail, size_t detail_len);
 

@@ -1,4 +1,4 @@
-/* pf_error.h: the one error enum of the service. lib/ returns these; http_error.c
+/* pf_error.h: the one error enum of the service. lib/ returns these; pf_error.c
  * maps each to an HTTP status, a problem+json `code` and a title. */
 #ifndef PF_ERROR_H
 #define PF_ERROR_H

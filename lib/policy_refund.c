@@ -14,29 +14,40 @@
 #define SYSTEM_FAILURE_LABEL \
 	"A generation or training task failed because of an error on our platform"
 
+/* The reason codes of the API, indexed by enum refund_reason: the refund
+ * form's list, the validator's enum of POST /refund-requests and the
+ * stored refund_request.reason. */
+const char *const refund_reason_codes[REFUND_REASON__MAX + 1] = {
+	[REFUND_REASON_DUPLICATE_CHARGE] = "duplicate_charge",
+	[REFUND_REASON_SYSTEM_FAILURE] = "system_failure",
+	[REFUND_REASON_BILLING_ERROR] = "billing_error",
+	[REFUND_REASON_UNAUTHORIZED_CHARGE] = "unauthorized_charge",
+	[REFUND_REASON_DISSATISFACTION] = "dissatisfaction",
+	[REFUND_REASON_UNUSED_CREDITS] = "unused_credits",
+	[REFUND_REASON_ACCOUNT_SUSPENSION] = "account_suspension",
+	[REFUND_REASON_THIRD_PARTY_OUTAGE] = "third_party_outage",
+	[REFUND_REASON_PRICE_CHANGE] = "price_change",
+	[REFUND_REASON__MAX] = NULL,
+};
+
 static const struct refund_reason_info reason_table[REFUND_REASON__MAX] = {
 	[REFUND_REASON_DUPLICATE_CHARGE] = {
-		"duplicate_charge",
 		"I was charged more than once for the same subscription period or credit pack",
 		true, true, false, NULL,
 	},
 	[REFUND_REASON_SYSTEM_FAILURE] = {
-		"system_failure",
 		SYSTEM_FAILURE_LABEL,
 		true, false, true, NULL,
 	},
 	[REFUND_REASON_BILLING_ERROR] = {
-		"billing_error",
 		"I was charged an incorrect amount because of a technical issue",
 		true, true, false, NULL,
 	},
 	[REFUND_REASON_UNAUTHORIZED_CHARGE] = {
-		"unauthorized_charge",
 		"I did not authorize this charge",
 		true, true, false, NULL,
 	},
 	[REFUND_REASON_DISSATISFACTION] = {
-		"dissatisfaction",
 		"I am not happy with the quality or accuracy of the results",
 		false, false, false,
 		"Our Refund Policy (section 5) does not provide refunds for "
@@ -47,7 +58,6 @@ static const struct refund_reason_info reason_table[REFUND_REASON__MAX] = {
 		SYSTEM_FAILURE_LABEL "\" instead.",
 	},
 	[REFUND_REASON_UNUSED_CREDITS] = {
-		"unused_credits",
 		"I did not use my credits or features",
 		false, false, false,
 		"Our Refund Policy (section 5) does not provide refunds for "
@@ -57,7 +67,6 @@ static const struct refund_reason_info reason_table[REFUND_REASON__MAX] = {
 		"it is active (section 2).",
 	},
 	[REFUND_REASON_ACCOUNT_SUSPENSION] = {
-		"account_suspension",
 		"My account was suspended or terminated",
 		false, false, false,
 		"Our Refund Policy (section 5) does not provide refunds for "
@@ -67,7 +76,6 @@ static const struct refund_reason_info reason_table[REFUND_REASON__MAX] = {
 		"because of an error on our platform (section 4).",
 	},
 	[REFUND_REASON_THIRD_PARTY_OUTAGE] = {
-		"third_party_outage",
 		"An outside AI provider (Fal.ai, Kling) had an outage or limitation",
 		false, false, false,
 		"Our Refund Policy (section 5) does not provide refunds for "
@@ -77,7 +85,6 @@ static const struct refund_reason_info reason_table[REFUND_REASON__MAX] = {
 		"support team will check it.",
 	},
 	[REFUND_REASON_PRICE_CHANGE] = {
-		"price_change",
 		"Prices or plan features changed",
 		false, false, false,
 		"Our Refund Policy (section 5) does not provide refunds for "
@@ -97,6 +104,14 @@ refund_reason_info(enum refund_reason r)
 	return &reason_table[r];
 }
 
+const char *
+refund_reason_code(enum refund_reason r)
+{
+	if ((int)r < 0 || r >= REFUND_REASON__MAX)
+		return NULL;
+	return refund_reason_codes[r];
+}
+
 int
 refund_reason_from_code(const char *code, enum refund_reason *out)
 {
@@ -105,7 +120,7 @@ refund_reason_from_code(const char *code, enum refund_reason *out)
 	/* Exact, case-sensitive match: codes are an API enum, and anything not
 	 * listed must surface as 400 invalid_request rather than be guessed. */
 	for (int r = 0; r < REFUND_REASON__MAX; r++) {
-		if (strcmp(reason_table[r].code, code) == 0) {
+		if (strcmp(refund_reason_codes[r], code) == 0) {
 			if (out != NULL)
 				*out = (enum refund_reason)r;
 			return 0;

@@ -27,13 +27,20 @@ enum refund_reason {
 };
 
 struct refund_reason_info {
-	const char *code;        /* "duplicate_charge" ... */
 	const char *label;       /* shown on the form */
 	bool eligible;           /* policy 4 (true) or 5 (false) */
 	bool applies_to_charge;  /* eligible reasons only */
 	bool applies_to_task;
 	const char *explanation; /* ineligible reasons: why policy 5 excludes it, for the customer */
 };
+
+/* The API codes ("duplicate_charge", ...) indexed by enum refund_reason,
+ * ending with NULL: the one list, which the request validator takes as its
+ * enum. */
+extern const char *const refund_reason_codes[REFUND_REASON__MAX + 1];
+
+/* r's code; NULL when r is out of range. */
+const char *refund_reason_code(enum refund_reason r);
 
 /* The table entry for r; NULL when r is out of range. */
 const struct refund_reason_info *refund_reason_info(enum refund_reason r);

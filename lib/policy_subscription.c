@@ -10,11 +10,11 @@
 /* Plan names come from the database and from rows the caller filled; bound
  * the copy by the field size so an unterminated source cannot be overread. */
 static void
-copy_plan_name(char dst[PLAN_NAME_MAX], const char *src)
+copy_plan_name(char dst[PLAN_NAME_MAX + 1], const char *src)
 {
 	size_t n = 0;
 
-	while (n < PLAN_NAME_MAX - 1 && src[n] != '\0')
+	while (n < PLAN_NAME_MAX && src[n] != '\0')
 		n++;
 	memcpy(dst, src, n);
 	dst[n] = '\0';

@@ -9,10 +9,12 @@
 #include "pf_error.h"
 #include "pf_time.h"
 
+/* a plan name's longest, in characters: plans.name's CHECK allows
+ * [a-z][a-z0-9_]{0,31} */
 #define PLAN_NAME_MAX 32
 
 struct plan {
-	char name[PLAN_NAME_MAX];
+	char name[PLAN_NAME_MAX + 1];
 	int rank;                 /* free = 0, pro = 1, studio = 2 */
 	int64_t price_cents;      /* monthly price; 0 for free */
 	char currency[4];
@@ -23,14 +25,14 @@ struct plan {
  * user is on the free plan (all other fields are then ignored). */
 struct subscription_state {
 	bool paid;
-	char plan[PLAN_NAME_MAX];
+	char plan[PLAN_NAME_MAX + 1];
 	int plan_rank;
 	pf_time anchor;           /* period k starts at anchor + k months */
 	int period_index;         /* k of the current period */
 	pf_time period_start;
 	pf_time period_end;       /* = start of period k + 1 */
 	bool cancel_at_period_end;
-	char scheduled_plan[PLAN_NAME_MAX]; /* "" when no downgrade is scheduled */
+	char scheduled_plan[PLAN_NAME_MAX + 1]; /* "" when no downgrade is scheduled */
 	pf_time scheduled_effective_at;     /* = period_end when scheduled */
 };
 
@@ -69,7 +71,7 @@ struct rollover_step {
 	int new_period_index;      /* for CHANGE_PLAN and RENEW */
 	pf_time new_period_start;
 	pf_time new_period_end;
-	char new_plan[PLAN_NAME_MAX];
+	char new_plan[PLAN_NAME_MAX + 1];
 };
 
 /* The next single step for a paid subscription at time now (one period at a

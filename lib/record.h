@@ -1,8 +1,10 @@
 /* record.h: small helpers shared by the stores of charges, tasks and refund
- * requests: id bounds, parameter text, times as JSON, prefixed columns. */
+ * requests: id bounds, parameter text, times as JSON, prefixed columns, and
+ * the one "rows into a JSON array" skeleton (record.c). */
 #ifndef RECORD_H
 #define RECORD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -65,6 +67,16 @@ record_is_null(const PGresult *res, int row, const char *prefix, const char *nam
 
 	return db_is_null(res, row, record_column(col, prefix, name));
 }
+
+/* One row of a listing as JSON (new reference). NULL leaves the row out
+ * when it sets *skip, and is a failure (out of memory) when it does not. */
+typedef json_t *(*record_row_json)(const PGresult *res, int row, const void *arg, bool *skip);
+
+/* Runs the statement and turns its rows, in order, into a JSON array in
+ * *out (new reference) with row_json(res, row, arg). PF_ERR_INTERNAL when
+ * memory runs out; else db_exec's result. */
+enum pf_error record_list_json(struct db *db, const struct db_catalog *catalog, int index,
+    const char *const *params, record_row_json row_json, const void *arg, json_t **out);
 
 static inline bool
 record_bool(const PGresult *res, int row, const char *prefix, const char *name)

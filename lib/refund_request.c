@@ -69,13 +69,10 @@ refund_request_head_load(struct db *db, const char *id, struct refund_request_he
 	if (snprintf(key, sizeof(key), "%s", id) >= (int)sizeof(key))
 		return PF_ERR_REFUND_REQUEST_NOT_FOUND;
 	memset(out, 0, sizeof(*out));
-	err = db_exec(db, &sql_refund_catalog, SQL_REQUEST_GET, params, &res);
+	err = db_exec_one(db, &sql_refund_catalog, SQL_REQUEST_GET, params,
+	    PF_ERR_REFUND_REQUEST_NOT_FOUND, &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_REFUND_REQUEST_NOT_FOUND;
-		goto out;
-	}
 	snprintf(out->id, sizeof(out->id), "%s", db_text(res, 0, "id"));
 	snprintf(out->user_id, sizeof(out->user_id), "%s", db_text(res, 0, "user_id"));
 	out->pending = strcmp(db_text(res, 0, "status"), "pending") == 0;
@@ -96,13 +93,10 @@ refund_request_get_json(struct db *db, const char *id, bool support_view, pf_tim
 	enum pf_error err;
 
 	*out = NULL;
-	err = db_exec(db, &sql_refund_catalog, SQL_REQUEST_GET, params, &res);
+	err = db_exec_one(db, &sql_refund_catalog, SQL_REQUEST_GET, params,
+	    PF_ERR_REFUND_REQUEST_NOT_FOUND, &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_REFUND_REQUEST_NOT_FOUND;
-		goto out;
-	}
 	*out = request_json_from_row(res, 0, support_view, now);
 	if (*out == NULL)
 		err = PF_ERR_INTERNAL;
@@ -111,33 +105,29 @@ out:
 	return err;
 }
 
+struct request_view {
+	bool support_view;
+	pf_time now;
+};
+
+static json_t *
+request_row_json(const PGresult *res, int row, const void *arg, bool *skip)
+{
+	const struct request_view *view = arg;
+
+	*skip = false;
+	return request_json_from_row(res, row, view->support_view, view->now);
+}
+
 static enum pf_error
 list_json(struct db *db, int statement, const char *param, bool support_view, pf_time now,
     json_t **out)
 {
 	const char *params[1] = {param};
-	PGresult *res = NULL;
-	json_t *list = json_array();
-	enum pf_error err;
-	int i, n;
+	const struct request_view view = {support_view, now};
 
-	*out = NULL;
-	err = db_exec(db, &sql_refund_catalog, statement, params, &res);
-	if (err != PF_OK)
-		goto out;
-	n = PQntuples(res);
-	for (i = 0; i < n; i++) {
-		if (json_array_append_new(list, request_json_from_row(res, i, support_view, now)) != 0) {
-			err = PF_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	*out = list;
-	list = NULL;
-out:
-	json_decref(list);
-	PQclear(res);
-	return err;
+	return record_list_json(db, &sql_refund_catalog, statement, params, request_row_json,
+	    &view, out);
 }
 
 enum pf_error
@@ -158,18 +148,18 @@ refund_request_insert(struct db *db, const struct refund_request_new *n,
 {
 	char submitted[24], respond_by[24];
 	const char *params[8];
-	const struct refund_reason_info *info = refund_reason_info(n->reason);
+	const char *reason = refund_reason_code(n->reason);
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	if (info == NULL)
+	if (reason == NULL)
 		return PF_ERR_INTERNAL;
 	record_int_text(submitted, sizeof(submitted), n->submitted_at);
 	record_int_text(respond_by, sizeof(respond_by), n->respond_by);
 	params[0] = n->user_id;
 	params[1] = n->charge_id;
 	params[2] = n->task_id;
-	params[3] = info->code;
+	params[3] = reason;
 	params[4] = n->description;
 	params[5] = n->email;
 	params[6] = submitted;

@@ -1,30 +1,30 @@
 /* route.h: the route table's shape and its matcher. The table itself is
- * fcgi/routes.c: one row per method + path with the role it requires, the
- * body fields it accepts and its handler. */
+ * api_routes.c: one row per method + path with the role it requires and the
+ * body it takes; fcgi/route_handlers.c pairs each row with its handlers. */
 #ifndef ROUTE_H
 #define ROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "auth_jwt.h"
 #include "json_fields.h"
 
 #define ROUTE_ROLE_PUBLIC (-1)  /* no token needed */
-#define ROUTE_FIELDS_MAX 16
+#define ROUTE_FIELDS_MAX 16     /* the most body fields a route may declare */
 
-struct handler_ctx;
-typedef enum pf_error (*route_handler)(struct handler_ctx *ctx);
+/* What the dispatcher does with a request body. */
+enum route_body {
+	ROUTE_BODY_NONE,    /* not read; whatever was sent is ignored (GET, DELETE) */
+	ROUTE_BODY_EMPTY,   /* read: absent, or an object without fields ({}) */
+	ROUTE_BODY_FIELDS   /* read and validated against fields[0..field_count) */
+};
 
 struct route {
 	const char *method;
 	const char *pattern;              /* literal segments and at most one "{id}" */
 	int role;                         /* an enum auth_role, or ROUTE_ROLE_PUBLIC */
-	route_handler handler;
-	const struct field_spec *fields;  /* body fields, ending with {NULL}; NULL: no body read */
-	/* Optional read that answers without a transaction (one statement) when
-	 * nothing needs changing: PF_OK means it answered; anything else sends
-	 * the request to `handler` in its transaction, as if never tried. */
-	route_handler unlocked;
+	enum route_body body;
+	const struct field_spec *fields;  /* ROUTE_BODY_FIELDS only */
+	size_t field_count;               /* 1..ROUTE_FIELDS_MAX for ROUTE_BODY_FIELDS, else 0 */
 };
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };

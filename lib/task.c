@@ -34,13 +34,9 @@ task_load(struct db *db, const char *id, const char *user_id, struct task *out)
 	PGresult *res = NULL;
 	enum pf_error err;
 
-	err = db_exec(db, &sql_task_catalog, SQL_TASK_GET, params, &res);
+	err = db_exec_one(db, &sql_task_catalog, SQL_TASK_GET, params, PF_ERR_TASK_NOT_FOUND, &res);
 	if (err != PF_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		err = PF_ERR_TASK_NOT_FOUND;
-		goto out;
-	}
 	task_from_row(res, 0, "", out);
 	/* another user's task answers exactly like a missing one */
 	if (user_id != NULL && strcmp(out->user_id, user_id) != 0) {
@@ -80,42 +76,31 @@ task_form_json(const struct task *t)
 	    "failure_cause", t->failure_cause[0] ? json_string(t->failure_cause) : json_null());
 }
 
+/* The refund form's rows: a failed task inside the window at *now with no
+ * pending request. */
+static json_t *
+task_form_row_json(const PGresult *res, int row, const void *arg, bool *skip)
+{
+	const pf_time *now = arg;
+	struct task t;
+
+	task_from_row(res, row, "", &t);
+	*skip = t.has_open_request || !policy_refund_within_window(t.finished_at, *now);
+	return *skip ? NULL : task_form_json(&t);
+}
+
 enum pf_error
 task_form_list_json(struct db *db, const char *user_id, pf_time now, json_t **out)
 {
 	char since[24];
 	const char *params[2];
-	PGresult *res = NULL;
-	json_t *list = json_array();
-	enum pf_error err;
-	int i, n;
 
-	*out = NULL;
-	/* a coarse bound for the index; the rule itself decides below */
+	/* a coarse bound for the index; the rule itself decides row by row */
 	record_int_text(since, sizeof(since), now - REFUND_WINDOW_SECONDS - PF_DAY_SECONDS);
 	params[0] = user_id;
 	params[1] = since;
-	err = db_exec(db, &sql_task_catalog, SQL_TASKS_FAILED_UNRETURNED, params, &res);
-	if (err != PF_OK)
-		goto out;
-	n = PQntuples(res);
-	for (i = 0; i < n; i++) {
-		struct task t;
-
-		task_from_row(res, i, "", &t);
-		if (t.has_open_request || !policy_refund_within_window(t.finished_at, now))
-			continue;
-		if (json_array_append_new(list, task_form_json(&t)) != 0) {
-			err = PF_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	*out = list;
-	list = NULL;
-out:
-	json_decref(list);
-	PQclear(res);
-	return err;
+	return record_list_json(db, &sql_task_catalog, SQL_TASKS_FAILED_UNRETURNED, params,
+	    task_form_row_json, &now, out);
 }
 
 enum pf_error

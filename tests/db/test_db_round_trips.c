@@ -444,6 +444,51 @@ test_silent_connect_is_given_up(void)
 	close(s);
 }
 
+/* db_exec_one: exactly one row, or the caller's "not found" and no result. */
+static void
+test_exec_one(struct db *db)
+{
+	const char *known[1] = {user_id};
+	const char *unknown[1] = {"dbtest-nobody"};
+	PGresult *res = (PGresult *)1;
+
+	UNIT_EQ_INT(db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, known,
+	    PF_ERR_USER_NOT_FOUND, &res), PF_OK);
+	UNIT_CHECK(res != NULL && PQntuples(res) == 1);
+	UNIT_EQ_STR(db_text(res, 0, "id"), user_id);
+	PQclear(res);
+	res = (PGresult *)1;
+	UNIT_EQ_INT(db_exec_one(db, &sql_account_catalog, SQL_ACCOUNT_READ, unknown,
+	    PF_ERR_USER_NOT_FOUND, &res), PF_ERR_USER_NOT_FOUND);
+	UNIT_CHECK(res == NULL);
+}
+
+/* A statement index outside its catalogue is refused before anything is
+ * sent: not a 503 while disconnected, not an unprepared name on the wire. */
+static void
+test_index_outside_catalogue_is_refused(struct db *db)
+{
+	const char *params[1] = {user_id};
+	const struct db_call past_end[1] = {{&sql_account_catalog, SQL_ACCOUNT__MAX, params}};
+	const struct db_call negative[1] = {{&sql_account_catalog, -1, params}};
+	struct db disconnected;
+	PGresult *res = NULL;
+
+	db_init(&disconnected, conninfo, 5000);
+	UNIT_EQ_INT(db_exec_batch(&disconnected, past_end, 1, &res), PF_ERR_INTERNAL);
+	UNIT_CHECK(res == NULL);
+	db->last_sqlstate[0] = '\0';
+	UNIT_EQ_INT(db_exec_batch(db, past_end, 1, &res), PF_ERR_INTERNAL);
+	UNIT_EQ_STR(db->last_sqlstate, "");
+	UNIT_EQ_INT(db_exec_batch(db, negative, 1, &res), PF_ERR_INTERNAL);
+	UNIT_EQ_INT(db_begin(db), PF_OK);
+	UNIT_EQ_INT(db_defer(db, &sql_account_catalog, SQL_ACCOUNT__MAX, params), PF_ERR_INTERNAL);
+	db_rollback(db);
+	/* and the connection is as good as before */
+	UNIT_EQ_INT(db_exec(db, &sql_account_catalog, SQL_ACCOUNT_READ, params, &res), PF_OK);
+	PQclear(res);
+}
+
 int
 main(void)
 {
@@ -474,6 +519,8 @@ main(void)
 	UNIT_EQ_INT(db_ensure(&holder), PF_OK);
 
 	test_batch_read_sees_what_the_lock_holder_committed(&holder);
+	test_exec_one(&db);
+	test_index_outside_catalogue_is_refused(&db);
 	test_deferred_statements(&db);
 	test_defer_outside_a_transaction_is_refused(&db);
 	test_lost_connection_is_reported(&db);

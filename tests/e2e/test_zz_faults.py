@@ -187,6 +187,9 @@ def test_sigterm_drains_in_flight_requests():
     try:
         assert result["r"].status == 200, result["r"]
         assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10), "app did not exit after SIGTERM"
+        # the drain unlinked the socket file (the stack's wait for a new app
+        # would otherwise see the old one)
+        assert not os.path.exists(os.path.join(STACK_DIR, "run", "app.sock"))
         assert log_events(os.path.join(STACK_DIR, "app.log"), "stopped")
     finally:
         stack("start-app")

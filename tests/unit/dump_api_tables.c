@@ -12,37 +12,29 @@
  * min/max bound the length of "string"/"text" (Unicode characters) and the
  * value of "integer"; they mean nothing for "enum" and "time".
  *
- * The tables live in fcgi/routes.c and the handlers' files for now, so this
- * program links the handlers' objects (see Makefile.am). When they move into
- * a unit of their own (lib/api_routes.c and lib/api_fields.c on branch
- * h-tables), only the block below and the link line change: include
- * "api_routes.h" and "api_fields.h" instead of "handler.h", make ROUTES
- * api_routes and ROUTE_COUNT API_ROUTE_COUNT, read the body kind from
- * r->body (ROUTE_BODY_NONE / _EMPTY / _FIELDS) and the field count from
- * r->field_count, and link the libraries alone ($(TEST_LDADD), no fcgi/
- * objects). Checked against h-tables at c5ec171: the same JSON but for the
- * plan fields' maximum (PLAN_NAME_MAX, 32 there, 64 here). */
+ * It links the tables themselves (lib/api_routes.c, lib/api_fields.c), which
+ * pull in no handler. */
 #include <stdio.h>
 #include <jansson.h>
 #include "auth_jwt.h"
 #include "json_fields.h"
 
-/* --- where the tables are: the only part that knows ---------------------- */
-#include "handler.h"
-#define ROUTES app_routes
-#define ROUTE_COUNT app_route_count
+#include "api_fields.h"
+#include "api_routes.h"
+#define ROUTES api_routes
+#define ROUTE_COUNT API_ROUTE_COUNT
 
 /* "none": no body is read; "empty": {} at most; "fields": validated */
 static const char *
 route_body_kind(const struct route *r)
 {
-	return r->fields == NULL ? "none" : json_fields_count(r->fields) == 0 ? "empty" : "fields";
+	return r->body == ROUTE_BODY_NONE ? "none" : r->body == ROUTE_BODY_EMPTY ? "empty" : "fields";
 }
 
 static size_t
 route_field_count(const struct route *r)
 {
-	return r->fields == NULL ? 0 : json_fields_count(r->fields);
+	return r->body == ROUTE_BODY_FIELDS ? r->field_count : 0;
 }
 /* ------------------------------------------------------------------------- */
 

@@ -905,7 +905,7 @@ test_key_types(void)
 	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, garbage, sizeof(garbage) - 1));
 	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, rsa_public, 0));
 	UNIT_CHECK(key_refused(AUTH_PUBKEY_RS256, NULL, 10));
-	UNIT_CHECK(!auth_pubkey_signature_ok(NULL, "a.b", 3, "c", 1));
+	UNIT_EQ_INT(auth_pubkey_signature_check(NULL, "a.b", 3, "c", 1), 0);
 
 	/* A configuration with the wrong type of key is refused and left as
 	 * it was; used unprepared, the key is the service's fault (500), not
@@ -1412,6 +1412,29 @@ run_cases(void)
 	test_concurrent_verification();
 }
 
+/* The one user-id rule (auth_subject.c): what a token's sub, the
+ * provisioning webhook's user_id and pf-billing-cycle --user accept. */
+static void
+test_subject_rule(void)
+{
+	char s64[65], s65[66];
+
+	memset(s64, 'a', 64);
+	s64[64] = '\0';
+	memset(s65, 'a', 65);
+	s65[65] = '\0';
+	UNIT_CHECK(auth_subject_valid("user_1.x@y:z-Z9", 15));
+	UNIT_CHECK(auth_subject_valid(s64, 64));
+	UNIT_CHECK(!auth_subject_valid(s65, 65));
+	UNIT_CHECK(!auth_subject_valid("", 0));
+	UNIT_CHECK(!auth_subject_valid("a\0b", 3));
+	UNIT_CHECK(!auth_subject_valid("a b", 3));
+	UNIT_CHECK(!auth_subject_valid("a/b", 3));
+	UNIT_CHECK(!auth_subject_valid("j\xc3\xb6rg", 5));
+	/* len is the bound, not the NUL */
+	UNIT_CHECK(auth_subject_valid("ab/", 2));
+}
+
 int
 main(void)
 {
@@ -1446,5 +1469,6 @@ main(void)
 	free(rsa_public);
 	free(ec_private);
 	free(ec_public);
+	test_subject_rule();
 	return UNIT_REPORT("test_auth_jwt");
 }

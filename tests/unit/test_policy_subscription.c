@@ -263,7 +263,16 @@ test_downgrade(void)
 	memset(long_name.name, 'x', sizeof(long_name.name));
 	in = paid_studio();
 	UNIT_EQ_INT(policy_downgrade(&in, &long_name, &out), PF_OK);
-	UNIT_EQ_INT(strlen(out.scheduled_plan), PLAN_NAME_MAX - 1);
+	UNIT_EQ_INT(strlen(out.scheduled_plan), PLAN_NAME_MAX);
+
+	/* The longest name the database allows is kept whole (it was cut to
+	 * 31 characters, and then matched no plan). */
+	long_name = plan_pro;
+	memset(long_name.name, 'x', PLAN_NAME_MAX);
+	long_name.name[PLAN_NAME_MAX] = '\0';
+	in = paid_studio();
+	UNIT_EQ_INT(policy_downgrade(&in, &long_name, &out), PF_OK);
+	UNIT_EQ_STR(out.scheduled_plan, long_name.name);
 
 	/* Aliasing. */
 	in = paid_studio();

@@ -1,7 +1,7 @@
-/* config.h: the service's configuration, read once at start-up from a
+/* app_config.h: the service's configuration, read once at start-up from a
  * KEY=VALUE file (PF_CONFIG) and the environment (which wins). */
-#ifndef CONFIG_H
-#define CONFIG_H
+#ifndef APP_CONFIG_H
+#define APP_CONFIG_H
 
 #include <stdbool.h>
 #include "auth_jwt.h"

@@ -1,9 +1,9 @@
-/* config.c: configuration loading. Secrets are read, never printed. */
+/* app_config.c: configuration loading. Secrets are read, never printed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "app_config.h"
 #include "log.h"
 #include "mail_text.h"
 #include "policy_refund.h"
