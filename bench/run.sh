@@ -104,6 +104,12 @@ measure_ceilings() {
 	stop_bare
 }
 start_bare() { # [conninfo first_user last_user]: pf-bare-fcgi on the app's socket
+	# the stopped app leaves its socket file behind (fcgi/main.c's
+	# socket_is_ours compares the path's inode with the socket's, which on
+	# Linux never match): waiting for a socket would find that stale one at
+	# once, and the first requests would meet the responder between its
+	# unlink and bind (502)
+	rm -f "$dir/run/app.sock"
 	"$build/bench/pf-bare-fcgi" "$dir/run/app.sock" "$@" 2>>"$work/bare.log" &
 	bare_pid=$!
 	i=0
