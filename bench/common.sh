@@ -12,7 +12,7 @@
 #
 # Environment: BENCH_DIR (/tmp/pf-bench), BENCH_PORT_BASE (public; +1
 # internal, +2 constant), BENCH_PG_PORT (default: free loopback ports),
-# BENCH_USERS (10000; smoke 200), BENCH_SECONDS (10; smoke 2),
+# BENCH_USERS (10000; smoke 200, or the caller's smoke_users), BENCH_SECONDS (10; smoke 2),
 # BENCH_CONNECTIONS ("32 128"; smoke "8"), BENCH_WRK_THREADS (2),
 # BENCH_ROUNDS (3; smoke 1), BENCH_KEEP (keep $dir),
 # PF_PROCESSES / PF_THREADS (the app's defaults, 1 x 8), PF_BUILD_DIR.
@@ -43,7 +43,7 @@ db_connections=$((processes * threads))
 wrk_threads=${BENCH_WRK_THREADS:-2}
 first_user=1000001
 if [ $smoke = 1 ]; then
-	users=${BENCH_USERS:-200}
+	users=${BENCH_USERS:-${smoke_users:-200}}
 	seconds=${BENCH_SECONDS:-2}
 	connections=${BENCH_CONNECTIONS:-8}
 	rounds=${BENCH_ROUNDS:-1}

@@ -32,9 +32,14 @@
 # the requests in flight at its end; no instance logged an error; pgbouncer
 # held no more than its 8 server connections.
 #
-# Settings: as bench/common.sh, except BENCH_CONNECTIONS (32).
+# Settings: as bench/common.sh, except BENCH_CONNECTIONS (32) and
+# BENCH_USERS (smoke 2000).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
+# wrk.lua comes back to a user after every other user of its thread: with
+# 200 users, 32 connections and the latency spikes of a shared machine, a
+# cancel could still be in flight when that user's resume went out (409)
+smoke_users=2000
 . "$src/bench/common.sh" "$@"
 connections=${BENCH_CONNECTIONS:-32}
 bouncer_pool=8
@@ -241,13 +246,18 @@ measure_pgbench() {
 say "measuring ($seconds s per run, wrk -t$wrk_threads -c$connections, $rounds round(s))"
 checkpoints_at_start=$(own_checkpoints)
 turns="one two unnamed pgbouncer pgbench"
+by_round="$work/by-round.tsv"
+: >"$by_round"
 round=1
 while [ $round -le "$rounds" ]; do
 	[ "$rounds" -gt 1 ] && say "round $round of $rounds"
 	# this round's order: the list turned by round - 1
 	order=$(echo $turns | awk -v k="$round" '{for (i = 0; i < NF; i++) printf "%s ", $((i + k - 1) % NF + 1)}')
 	for config in $order; do
+		lines=$(wc -l <"$results")
 		if [ "$config" = pgbench ]; then measure_pgbench; else measure_config "$config"; fi
+		# the same runs with their round, for the ratios within a round
+		tail -n +"$((lines + 1))" "$results" | sed "s/^/$round\t/" >>"$by_round"
 	done
 	round=$((round + 1))
 done
@@ -266,6 +276,7 @@ function median(list,    v, n, i, j, t) {
   return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 FILENAME ~ /non2xx/ { non2xx[$1] += $2; closed[$1] += $3; next }
+FILENAME ~ /by-round/ { in_round[$2, $1] = $4; next }
 { k = $1
   if (!(k in runs)) { lo[k] = $3; hi[k] = $3 }
   runs[k]++; rps[k] = rps[k] " " $3; p50[k] = p50[k] " " $4; p99[k] = p99[k] " " $5; err[k] += $6
@@ -281,20 +292,24 @@ END {
   printf "pf-account, one instance against two: %s\n", strftime("%Y-%m-%d %H:%M:%S %Z")
   printf "machine: %d cores (%s), shared with other work while this ran; wrk (-t%d -c%d), nginx, the app\n", cores, cpu, wt, conns
   printf "instances and PostgreSQL all share them. %d users; %d s per run; %d round(s), the configurations taking\n", users, secs, rounds
-  printf "turns; each row is the median over its runs. PostgreSQL 15, fsync and synchronous_commit on.\n\n"
-  printf "%-8s %-24s %7s %9s %15s %7s %8s %7s %8s %6s %9s\n", "load", "upstream", "threads", "req/s", "req/s min-max", "p50 ms", "p99 ms", "errors", "non-2xx", "/(a)", "/pgbench"
+  printf "turns; each row is the median over its runs (/(a): of the medians; then the same ratio within each round).\n"
+  printf "PostgreSQL 15, fsync and synchronous_commit on.\n\n"
+  printf "%-8s %-24s %7s %9s %15s %7s %8s %7s %8s %6s %9s  %s\n", "load", "upstream", "threads", "req/s", "req/s min-max", "p50 ms", "p99 ms", "errors", "non-2xx", "/(a)", "/pgbench", "/(a) in each round"
   for (i = 1; i <= 9; i++) {
     k = order[i]
     if (!(k in runs)) continue
     split(k, part, "-"); load = part[1]; cfg = part[2]
-    if (load == "pgbench") { load = "write"; up = "pgbench -M prepared"; sh = dbc " cl"; ratio = ""; pg = ""; n2 = "" }
+    if (load == "pgbench") { load = "write"; up = "pgbench -M prepared"; sh = dbc " cl"; ratio = ""; pg = ""; n2 = ""; each = "" }
     else {
       up = what[cfg]; sh = shape[cfg]
       base = m[load "-one"]; ratio = base ? sprintf("%.2f", m[k] / base) : ""
+      each = ""
+      for (r = 1; r <= rounds; r++)
+        if (in_round[load "-one", r]) each = each sprintf(" %.2f", in_round[k, r] / in_round[load "-one", r])
       pg = (load == "write" && m["pgbench-write"]) ? sprintf("%.2f", m[k] / m["pgbench-write"]) : ""
       n2 = (k in non2xx) ? non2xx[k] : "?"
     }
-    printf "%-8s %-24s %7s %9.0f %15s %7.2f %8.2f %7d %8s %6s %9s\n", load, up, sh, m[k], lo[k] "-" hi[k], median(p50[k]), median(p99[k]), err[k], n2, ratio, pg
+    printf "%-8s %-24s %7s %9.0f %15s %7.2f %8.2f %7d %8s %6s %9s %s\n", load, up, sh, m[k], lo[k] "-" hi[k], median(p50[k]), median(p99[k]), err[k], n2, ratio, pg, each
   }
   printf "\n(a)-(d): wrk through nginx (shipped config, upstream on TCP, keepalive) to pf-account instances listening\n"
   printf "on TCP; threads = instances x threads = database connections (8 each). (c) and (d): PF_DATABASE_POOLING=\n"
@@ -302,7 +317,7 @@ END {
   printf "default_pool_size %d. pgbench: the write'"'"'s transaction, prepared, tx/s. errors: wrk'"'"'s; non-2xx: nginx'"'"'s\n", pool
   printf "access log, but for 499 (wrk closing its connections at the end of a run, requests in flight; %d in all,\n", closed_all
   printf "at most %d a run). checkpoints PostgreSQL began itself during the runs (each write run starts after one): %d\n", conns, checkpoints
-}' "$results" "$nonok")
+}' "$results" "$nonok" "$by_round")
 echo
 echo "$table"
 if [ $smoke = 0 ]; then
