@@ -33,7 +33,10 @@
 # held no more than its 8 server connections.
 #
 # Settings: as bench/common.sh, except BENCH_CONNECTIONS (32) and
-# BENCH_USERS (smoke 2000).
+# BENCH_USERS (smoke 2000); BENCH_TURNS, the configurations measured
+# (default "one two unnamed pgbouncer pgbench"), may add two that explain
+# (b): "lc", the two instances behind an upstream with least_conn instead
+# of round robin, and "four", one instance of 1 x 4 threads.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 # wrk.lua comes back to a user after every other user of its thread: with
@@ -60,9 +63,9 @@ check_responses
 # the stack's own app (unix socket) is not measured here
 "$src/scripts/stack" stop-app >/dev/null 2>&1
 
-read -r port_one port_two_a port_two_b port_unnamed port_bouncer port_bouncer_inst <<EOF
+read -r port_one port_two_a port_two_b port_unnamed port_bouncer port_bouncer_inst port_four <<EOF
 $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(6)]
+ss = [socket.socket() for _ in range(7)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 EOF
@@ -139,6 +142,8 @@ upstream_of() { # configuration: the upstream's server lines
 	case $1 in
 	one) server_line "$port_one" ;;
 	two) echo "$(server_line "$port_two_a") $(server_line "$port_two_b")" ;;
+	lc) echo "least_conn; $(server_line "$port_two_a") $(server_line "$port_two_b")" ;;
+	four) server_line "$port_four" ;;
 	unnamed) server_line "$port_unnamed" ;;
 	pgbouncer) server_line "$port_bouncer_inst" ;;
 	esac
@@ -157,11 +162,13 @@ nginx_for() { # configuration: nginx restarted with its upstream
 stop_nginx() { "$src/scripts/stack" stop-nginx >>"$work/nginx.out" 2>&1; }
 access_lines() { wc -l <"$dir/nginx-access.log" 2>/dev/null || echo 0; }
 
+turns=${BENCH_TURNS:-one two unnamed pgbouncer pgbench}
 say "starting the instances: one (1 x 8), two (2 x 4), unnamed (1 x 8, unnamed statements), pgbouncer (1 x 8 through pgbouncer, pool $bouncer_pool)"
 check "pgbouncer starts" start_bouncer
 check "instance one starts" start_instance one "$port_one" 8
 check "instance two-a starts" start_instance two-a "$port_two_a" 4
 check "instance two-b starts" start_instance two-b "$port_two_b" 4
+case " $turns " in *" four "*) check "instance four starts" start_instance four "$port_four" 4 ;; esac
 check "instance unnamed starts" start_instance unnamed "$port_unnamed" 8 PF_DATABASE_POOLING=transaction
 check "instance pgbouncer starts" start_instance pgbouncer "$port_bouncer_inst" 8 PF_DATABASE_POOLING=transaction \
     "PF_DATABASE=host=$bouncer_dir port=$port_bouncer user=postgres dbname=personaforge connect_timeout=2"
@@ -245,7 +252,6 @@ measure_pgbench() {
 
 say "measuring ($seconds s per run, wrk -t$wrk_threads -c$connections, $rounds round(s))"
 checkpoints_at_start=$(own_checkpoints)
-turns="one two unnamed pgbouncer pgbench"
 by_round="$work/by-round.tsv"
 : >"$by_round"
 round=1
@@ -283,11 +289,13 @@ FILENAME ~ /by-round/ { in_round[$2, $1] = $4; next }
   if ($3 + 0 < lo[k] + 0) lo[k] = $3
   if ($3 + 0 > hi[k] + 0) hi[k] = $3 }
 END {
-  split("read-one read-two read-unnamed read-pgbouncer write-one write-two write-unnamed write-pgbouncer pgbench-write", order, " ")
+  n_order = split("read-one read-two read-lc read-four read-unnamed read-pgbouncer " \
+      "write-one write-two write-lc write-four write-unnamed write-pgbouncer pgbench-write", order, " ")
+  shape["lc"] = "2x4"; shape["four"] = "1x4"; what["lc"] = "(b) with least_conn"; what["four"] = "one, 4 threads"
   shape["one"] = "1x8"; shape["two"] = "2x4"; shape["unnamed"] = "1x8"; shape["pgbouncer"] = "1x8"
   what["one"] = "(a) one instance"; what["two"] = "(b) two instances"
   what["unnamed"] = "(c) unnamed statements"; what["pgbouncer"] = "(d) through pgbouncer"
-  for (i = 1; i <= 9; i++) { k = order[i]; if (k in runs) m[k] = median(rps[k]) }
+  for (i = 1; i <= n_order; i++) { k = order[i]; if (k in runs) m[k] = median(rps[k]) }
   for (k in closed) closed_all += closed[k]
   printf "pf-account, one instance against two: %s\n", strftime("%Y-%m-%d %H:%M:%S %Z")
   printf "machine: %d cores (%s), shared with other work while this ran; wrk (-t%d -c%d), nginx, the app\n", cores, cpu, wt, conns
@@ -295,7 +303,7 @@ END {
   printf "turns; each row is the median over its runs (/(a): of the medians; then the same ratio within each round).\n"
   printf "PostgreSQL 15, fsync and synchronous_commit on.\n\n"
   printf "%-8s %-24s %7s %9s %15s %7s %8s %7s %8s %6s %9s  %s\n", "load", "upstream", "threads", "req/s", "req/s min-max", "p50 ms", "p99 ms", "errors", "non-2xx", "/(a)", "/pgbench", "/(a) in each round"
-  for (i = 1; i <= 9; i++) {
+  for (i = 1; i <= n_order; i++) {
     k = order[i]
     if (!(k in runs)) continue
     split(k, part, "-"); load = part[1]; cfg = part[2]
@@ -312,7 +320,7 @@ END {
     printf "%-8s %-24s %7s %9.0f %15s %7.2f %8.2f %7d %8s %6s %9s %s\n", load, up, sh, m[k], lo[k] "-" hi[k], median(p50[k]), median(p99[k]), err[k], n2, ratio, pg, each
   }
   printf "\n(a)-(d): wrk through nginx (shipped config, upstream on TCP, keepalive) to pf-account instances listening\n"
-  printf "on TCP; threads = instances x threads = database connections (8 each). (c) and (d): PF_DATABASE_POOLING=\n"
+  printf "on TCP; threads: instances x threads each = the app'"'"'s database connections. (c) and (d): PF_DATABASE_POOLING=\n"
   printf "transaction (unnamed statements); (c) straight to PostgreSQL, (d) through pgbouncer, transaction mode,\n"
   printf "default_pool_size %d. pgbench: the write'"'"'s transaction, prepared, tx/s. errors: wrk'"'"'s; non-2xx: nginx'"'"'s\n", pool
   printf "access log, but for 499 (wrk closing its connections at the end of a run, requests in flight; %d in all,\n", closed_all
