@@ -40,6 +40,7 @@ SHELL_WORDS = set("""
 . : [ [[ ]] alias bg break builtin cd command continue declare echo eval exec exit export
 false fc fg getopts hash jobs kill let local printf pwd read readonly return set shift
 source test times trap true type typeset ulimit umask unalias unset wait shopt pushd popd
+disown
 case esac for in do done if then else elif fi while until function select time ! { }
 """.split())
 # words after which the next word is again a command
@@ -55,16 +56,45 @@ class Word:
         self.plain = None   # True if it starts with a literal character
 
 
-def scan_shell(src, found):
-    """Adds to found the names of the commands src runs."""
-    tokens = tokenize(src, 0, found, False)[0]
-    analyze(tokens, found, functions(src))
+def scan_shell(src, found, sourced=()):
+    """Adds to found the names of the commands src runs; the functions of
+    the files it sources (sourced: their texts) are its own too."""
+    global _sourced_functions
+    _sourced_functions = {}
+    for text in sourced:
+        _sourced_functions.update(functions(text))
+    try:
+        tokens = tokenize(src, 0, found, False)[0]
+        analyze(tokens, found, functions(src))
+    finally:
+        _sourced_functions = {}
+
+
+# the functions of the files the script being scanned sources (scan_shell),
+# known in its command substitutions too
+_sourced_functions = {}
+
+
+SOURCE_LINE = re.compile(r'^\s*(?:\.|source)\s+"?\$\{?\w+\}?/([\w./-]+)"?', re.M)
+
+
+def sourced_texts(src, rel):
+    """The texts of the files src sources as "$dir/path": path is taken from
+    the repository's root, or from src's own directory."""
+    texts = []
+    for m in SOURCE_LINE.finditer(src):
+        for base in (ROOT, os.path.join(ROOT, os.path.dirname(rel))):
+            path = os.path.join(base, m.group(1))
+            if os.path.isfile(path):
+                texts.append(open(path, encoding="utf-8").read())
+                break
+    return texts
 
 
 def functions(src):
     """{name: None, or for a function that runs its arguments ("$@") as a
     command, how many leading arguments it shifts off first}."""
-    funcs = {}
+    funcs = dict(_sourced_functions)
     for m in re.finditer(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*\)\s*\{(.*)$", src, re.M):
         body = m.group(2)
         if not body.rstrip().endswith("}"):  # not a one-liner: up to a "}" alone on a line
@@ -405,7 +435,7 @@ def scan_file(rel, found):
     elif rel.endswith(".py") or "python" in first:
         scan_python(src, found)
     elif first.startswith("#!") and re.search(r"\b(sh|bash|dash)\b", first) or rel.endswith(".sh"):
-        scan_shell(src, found)
+        scan_shell(src, found, sourced_texts(src, rel))
 
 
 def files():
