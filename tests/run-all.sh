@@ -69,6 +69,12 @@ python3 "$src/tests/check_commands.py" "$src" >"$out" 2>&1
 cat "$out"
 count "$out"
 
+# every relative link in README.md and docs/*.md names a file in the
+# repository and none leaves it; README.md is at most 200 lines
+python3 "$src/tests/check_docs.py" "$src" >"$out" 2>&1
+cat "$out"
+count "$out"
+
 # a bounded fuzz pass (fuzz/run.sh builds the libFuzzer targets with clang);
 # PF_FUZZ_SECONDS=0 leaves it out
 fuzz_seconds=${PF_FUZZ_SECONDS:-5}
