@@ -2,7 +2,7 @@
  * keeps it under systemd), written with one write(2) so that lines from
  * threads and processes never interleave. Never give it a token, a secret,
  * a password or a customer's free text: the callers pass identifiers,
- * codes and numbers only (tests/e2e/test_zzz_log_hygiene.py checks a whole
+ * codes and numbers only (tests/e2e/test_log_hygiene.py checks a whole
  * suite's logs). */
 #ifndef LOG_H
 #define LOG_H

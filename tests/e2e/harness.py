@@ -12,7 +12,7 @@ _secret_file = os.environ.get("PF_JWT_SECRET_FILE", "/tmp/personaforge-stack/jwt
 SECRET = open(_secret_file, "rb").read().strip()
 
 
-# What the suite sent that no log may hold (tests/e2e/test_zzz_log_hygiene.py):
+# What the suite sent that no log may hold (tests/e2e/test_log_hygiene.py):
 # every bearer token, and the customers' free text (refund descriptions,
 # cancellation comments, support notes).
 SENT_TOKENS = set()
@@ -83,7 +83,7 @@ class Response:
 
 # Every response request() receives is appended to this file (one JSON line:
 # method, path, status, content_type, headers (those the document promises:
-# Allow, Retry-After, WWW-Authenticate), body); test_zzz_openapi_responses.py,
+# Allow, Retry-After, WWW-Authenticate), body); test_openapi_responses.py,
 # the suite's last test, validates each against openapi/personaforge.json.
 RESPONSE_LOG = os.path.join(os.environ["PF_STACK_DIR"], "e2e-responses.jsonl") \
     if os.environ.get("PF_STACK_DIR") else None

@@ -1,5 +1,5 @@
 """openapi_doc.py: openapi/personaforge.json for the tests that check it
-(test_openapi.py, test_zzz_openapi_responses.py): loading it, resolving its
+(test_openapi.py, test_openapi_responses.py): loading it, resolving its
 local $refs, and finding the operation and response a request got."""
 import copy, json, os, re
 

@@ -2,7 +2,13 @@
 """run.py: runs every test_* function of tests/e2e/test_*.py against the
 running stack and prints 'e2e: N passed, M failed'. Arguments filter by
 module or function name substring; PF_E2E_EXCLUDE (comma-separated
-substrings) leaves tests out."""
+substrings) leaves tests out.
+
+The order is explicit: a module's ORDER (0 when it has none) first, then
+its name. ORDER = 1: scenarios that disturb the stack (the app killed or
+restarted, PostgreSQL stopped, other instances beside it), after every
+test that needs it quiet. ORDER = 2: checks over what the whole suite did
+(its logs, every response it received)."""
 import importlib, os, sys, time, traceback
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -11,11 +17,12 @@ sys.path.insert(0, here)
 
 def main(argv):
     exclude = [x for x in os.environ.get("PF_E2E_EXCLUDE", "").split(",") if x]
-    names = sorted(f[:-3] for f in os.listdir(here) if f.startswith("test_") and f.endswith(".py"))
+    names = [f[:-3] for f in os.listdir(here) if f.startswith("test_") and f.endswith(".py")]
+    modules = {name: importlib.import_module(name) for name in names}
     passed = failed = 0
     started = time.time()
-    for name in names:
-        module = importlib.import_module(name)
+    for name in sorted(names, key=lambda n: (getattr(modules[n], "ORDER", 0), n)):
+        module = modules[name]
         for attr in sorted(dir(module)):
             fn = getattr(module, attr)
             if not attr.startswith("test_") or not callable(fn):

@@ -26,7 +26,7 @@
   tests/unit/dump_api_tables prints from the real tables.
 - nginx serves it at GET /api/v1/openapi.json without asking the app
   (test_served_by_nginx).
-test_zzz_openapi_responses.py checks every response of the suite against it.
+test_openapi_responses.py checks every response of the suite against it.
 """
 import json, os, re, subprocess
 

@@ -6,10 +6,12 @@ between a second pf-account and PostgreSQL, latency past the statement
 timeout, a stalled link and connection resets before, at and after COMMIT.
 Every scenario checks that each effect is applied once (audit, outbox and
 feedback rows, the idempotency answer) and restores what it changed."""
+
+ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import json, os, random, select, shutil, socket, struct, subprocess, tempfile, threading, time
 from harness import *
 from test_fastcgi_hop import fastcgi_request, read_answer
-from test_zz_faults import Load, healthy, wait_until
+from test_faults import Load, healthy, wait_until
 
 STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
 APP = os.path.join(os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
@@ -417,7 +419,7 @@ def app_backends():
 
 
 class LightLoad(Load):
-    """test_zz_faults.Load, paced: each client waits 20 ms between requests."""
+    """test_faults.Load, paced: each client waits 20 ms between requests."""
 
     def run(self, i):
         n = 0

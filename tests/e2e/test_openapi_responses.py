@@ -1,4 +1,4 @@
-"""test_zzz_openapi_responses.py: the suite's last test (run.py runs modules
+"""test_openapi_responses.py: the suite's last test (run.py runs modules
 in sorted order). Every response the end-to-end tests received through
 harness.request() was appended to $PF_STACK_DIR/e2e-responses.jsonl; each
 must be what openapi/personaforge.json documents for its path, method and
@@ -13,6 +13,8 @@ unknown path, a wrong method, or nginx refusing a request before routing
 it) must be one of the responses of components/responses that nginx and
 the app give on any path: 400, 404, 405, 413, 502, 503 problem+json. GET
 /api/v1/openapi.json must be the document itself."""
+
+ORDER = 2  # looks over the whole suite: after every other test (run.py)
 import json, os
 
 import jsonschema

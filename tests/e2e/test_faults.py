@@ -2,6 +2,8 @@
 SIGKILL (master and a single worker), SIGTERM draining, slow clients, and a
 hostile FastCGI record written straight to the app's socket. Each scenario
 restores the stack and checks the database's invariants afterwards."""
+
+ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import os, signal, socket, struct, subprocess, threading, time
 from harness import *
 

@@ -1,4 +1,4 @@
-"""Workers die with their master (run after test_zz_faults). The master
+"""Workers die with their master (run after test_faults). The master
 killed with SIGKILL used to leave its workers running: orphans that kept
 answering on nginx's kept connections and on the listening socket they had
 inherited, with the old code and configuration, beside the workers of the
@@ -6,6 +6,8 @@ next master. Processes are found through /proc only (no pgrep): the stack's
 app is every live process whose environment names the stack's PF_CONFIG, so
 this holds under PF_APP_WRAPPER (valgrind) too, and another suite's app on
 this machine is not counted."""
+
+ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import os, signal, subprocess, time
 from harness import *
 

@@ -1,7 +1,9 @@
-"""Runs after every other e2e test (it sorts last): no log the suite's stack
+"""Runs after every other e2e test (ORDER = 2): no log the suite's stack
 wrote (the app's, nginx's access and error logs) holds a token the suite
 sent, the JWT secret, or a customer's free text the suite sent. And the
 app's log is JSON lines only, one per request among them."""
+
+ORDER = 2  # looks over the whole suite: after every other test (run.py)
 import os, time
 from harness import *
 
