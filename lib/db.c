@@ -330,9 +330,22 @@ connection_lost(struct db *db, const char *during)
 	db_close(db);  /* drops what was deferred too */
 }
 
+/* True when the last failure was 25006 read_only_sql_transaction: the
+ * server no longer takes writes (a primary fenced with
+ * default_transaction_read_only for a switchover, or one that came back as
+ * a standby). The connection is then dropped like a lost one, so the next
+ * attempt connects again and, with target_session_attrs=read-write, finds
+ * the server that does take them. */
+static bool
+last_error_read_only(const struct db *db)
+{
+	return strcmp(db->last_sqlstate, "25006") == 0;
+}
+
 /* The error of a failed statement: 57014 query_canceled (statement_timeout)
  * and 55P03 lock_not_available mean the database is there but overloaded,
- * so 503 and the client retries; the rest is internal. */
+ * and 25006 that this server is not the one to write to, so 503 and the
+ * client retries; the rest is internal. */
 static enum pf_error
 statement_failed(struct db *db, const char *name, const PGresult *res)
 {
@@ -346,7 +359,7 @@ statement_failed(struct db *db, const char *name, const PGresult *res)
 	db->counters.errors[db_error_class_index(db->last_sqlstate)]++;
 	if (timeout)
 		db->counters.statement_timeouts++;
-	level = expected ? LOG_INFO : timeout ? LOG_WARN : LOG_ERROR;
+	level = expected ? LOG_INFO : timeout || last_error_read_only(db) ? LOG_WARN : LOG_ERROR;
 	if (log_enabled(level)) {
 		struct log_line line;
 
@@ -357,7 +370,16 @@ statement_failed(struct db *db, const char *name, const PGresult *res)
 		log_libpq_message(&line, res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL);
 		log_end(&line);
 	}
-	return timeout ? PF_ERR_UNAVAILABLE : PF_ERR_INTERNAL;
+	if (timeout)
+		return PF_ERR_UNAVAILABLE;
+	if (last_error_read_only(db)) {
+		/* a fenced primary, or one back as a standby: the next attempt's
+		 * db_ensure finds the read-write server (the conninfo's
+		 * target_session_attrs) */
+		log_message(LOG_WARN, "db_read_only", "the server is read-only; reconnecting");
+		return PF_ERR_UNAVAILABLE;
+	}
+	return PF_ERR_INTERNAL;
 }
 
 /* One statement, nothing pending: the plain protocol, no pipeline. */
@@ -387,6 +409,8 @@ exec_single(struct db *db, const char *name, const char *sql, int nparams,
 		err = statement_failed(db, name, res);
 	}
 	PQclear(res);
+	if (err == PF_ERR_UNAVAILABLE && db->conn != NULL && last_error_read_only(db))
+		db_close(db);
 	return err;
 }
 
@@ -514,6 +538,8 @@ round_trip(struct db *db, const struct db_call *calls, int ncalls, bool commit, 
 	}
 	if (PQexitPipelineMode(db->conn) != 1)
 		goto lost;
+	if (err == PF_ERR_UNAVAILABLE && last_error_read_only(db))
+		db_close(db);  /* the server is read-only: the transaction dies with the connection */
 	goto out;
 lost:
 	/* the connection is unusable (or in a state we cannot follow): drop it */

@@ -93,10 +93,12 @@ void db_close(struct db *db);
 /* Runs statement index of catalog with params (NULL entries are SQL NULL).
  * On PF_OK *out (if out != NULL) is the result, owned by the caller (PQclear).
  * Errors: PF_ERR_UNAVAILABLE (connection lost, or no answer within
- * statement_timeout + 1 s, db->timed_out then; the connection is dropped
- * and re-made by the next db_ensure), PF_ERR_INTERNAL (any other failure;
- * the SQLSTATE is in db->last_sqlstate). Every wait for the server is
- * bounded so, including BEGIN/COMMIT/ROLLBACK and the session setup. */
+ * statement_timeout + 1 s, db->timed_out then, or the server refused a
+ * write as read-only, 25006: the connection is dropped and re-made by the
+ * next db_ensure; a statement or lock timeout: it is kept), PF_ERR_INTERNAL
+ * (any other failure; the SQLSTATE is in db->last_sqlstate). Every wait for
+ * the server is bounded, including BEGIN/COMMIT/ROLLBACK and the session
+ * setup. */
 enum pf_error db_exec(struct db *db, const struct db_catalog *catalog, int index,
     const char *const *params, PGresult **out);
 

@@ -75,7 +75,9 @@ static const struct db_statement statements[SQL_ACCOUNT__MAX] = {
 	    "INSERT INTO provider_events (provider_ref, endpoint, request, response_status,"
 	    " response_body, created_at) VALUES ($1, $2, $3::jsonb, $4, $5, to_timestamp($6))", 6},
 	[SQL_USER_EXISTS] = {"SELECT 1 FROM users WHERE id = $1", 1},
-	[SQL_HEALTH] = {"SELECT 1", 0},
+	/* inside the request's transaction: on for a standby (in recovery) and
+	 * for a primary fenced with default_transaction_read_only */
+	[SQL_HEALTH] = {"SELECT current_setting('transaction_read_only')::boolean AS read_only", 0},
 	[SQL_SUBSCRIPTION_ENDED_BY_SUSPENSION] = {
 	    "SELECT s.id, s.plan, p.rank AS plan_rank, extract(epoch FROM s.anchor)::bigint AS anchor,"
 	    " s.period_index, extract(epoch FROM s.current_period_start)::bigint AS period_start,"

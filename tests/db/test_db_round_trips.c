@@ -489,6 +489,55 @@ test_index_outside_catalogue_is_refused(struct db *db)
 	PQclear(res);
 }
 
+/* A server that stops taking writes (a primary fenced for a switchover with
+ * default_transaction_read_only; here the session's own default): a write
+ * refused with 25006 drops the connection, in a batch, on its own and in
+ * the COMMIT's round trip, so the next db_ensure connects again (and with
+ * target_session_attrs=read-write finds the server that takes writes). */
+static void
+test_read_only_server_drops_the_connection(void)
+{
+	char read_only_conninfo[1024];
+	const char *params[7], *read[1] = {user_id};
+	struct db ro;
+
+	snprintf(read_only_conninfo, sizeof(read_only_conninfo),
+	    "%s options='-c default_transaction_read_only=on'", conninfo);
+	audit_params(params, "system", "dbtest.read-only");
+	db_init(&ro, read_only_conninfo, 5000);
+
+	/* the write rides with the BEGIN: a round trip */
+	UNIT_EQ_INT(db_ensure(&ro), PF_OK);
+	UNIT_EQ_INT(db_begin(&ro), PF_OK);
+	UNIT_EQ_INT(db_exec(&ro, &sql_account_catalog, SQL_AUDIT_INSERT, params, NULL), PF_ERR_UNAVAILABLE);
+	UNIT_EQ_STR(ro.last_sqlstate, "25006");
+	UNIT_CHECK(ro.conn == NULL);
+	db_rollback(&ro);
+
+	/* a statement on its own (no transaction) */
+	UNIT_EQ_INT(db_ensure(&ro), PF_OK);
+	UNIT_EQ_INT(db_exec(&ro, &sql_account_catalog, SQL_AUDIT_INSERT, params, NULL), PF_ERR_UNAVAILABLE);
+	UNIT_CHECK(ro.conn == NULL);
+
+	/* a deferred write sent with the COMMIT, after a read that succeeded */
+	UNIT_EQ_INT(db_ensure(&ro), PF_OK);
+	UNIT_EQ_INT(db_begin(&ro), PF_OK);
+	UNIT_EQ_INT(db_exec(&ro, &sql_account_catalog, SQL_ACCOUNT_READ, read, NULL), PF_OK);
+	UNIT_EQ_INT(db_defer(&ro, &sql_account_catalog, SQL_AUDIT_INSERT, params), PF_OK);
+	UNIT_EQ_INT(db_commit(&ro), PF_ERR_UNAVAILABLE);
+	UNIT_CHECK(ro.conn == NULL);
+	UNIT_CHECK(!ro.in_transaction);
+
+	/* reads go on on the same connection */
+	UNIT_EQ_INT(db_ensure(&ro), PF_OK);
+	UNIT_EQ_INT(db_begin(&ro), PF_OK);
+	UNIT_EQ_INT(db_exec(&ro, &sql_account_catalog, SQL_ACCOUNT_READ, read, NULL), PF_OK);
+	db_rollback(&ro);
+	UNIT_CHECK(ro.conn != NULL);
+	db_close(&ro);
+	UNIT_EQ_INT(audit_rows("dbtest.read-only"), 0);
+}
+
 int
 main(void)
 {
@@ -535,6 +584,7 @@ main(void)
 	test_deferred_statements(&db);
 	test_silent_server_is_given_up();
 	test_silent_connect_is_given_up();
+	test_read_only_server_drops_the_connection();
 
 	/* the audit rows reference the test user by id only; leave both for
 	 * the suite's consistency checks to see as ordinary data */

@@ -374,6 +374,55 @@ def expected_effects(ops):
     return answers, changes, cancelled
 
 
+def check_kept(cluster, users, load):
+    """Every operation of users that cluster holds is stored with the answer
+    the client got, that answer is what its place in the user's history
+    gives, and the history's changes each have their audit and outbox row.
+    Returns the confirmed operations it does not hold, and who is cancelled."""
+    user_list = "ARRAY[" + ",".join(f"'{u}'" for u in users) + "]"
+    stored = {(r[0], r[1]): int(r[2]) for r in cluster.sql(
+        f"SELECT actor_id, key, response_status FROM idempotency_keys"
+        f" WHERE actor_role = 'user' AND actor_id = ANY({user_list})")}
+    audit = dict((r[0], int(r[1])) for r in cluster.sql(
+        f"SELECT user_id, count(*) FROM audit_log WHERE user_id = ANY({user_list})"
+        " AND action IN ('subscription.cancel_scheduled', 'subscription.resumed') GROUP BY 1"))
+    outbox = dict((r[0], int(r[1])) for r in cluster.sql(
+        f"SELECT user_id, count(*) FROM outbox WHERE user_id = ANY({user_list})"
+        " AND event IN ('subscription_cancel_scheduled', 'subscription_resumed') GROUP BY 1"))
+    cancelled_now = dict((r[0], r[1] == "t") for r in cluster.sql(
+        f"SELECT user_id, cancel_at_period_end FROM subscriptions WHERE user_id = ANY({user_list})"))
+    lost = [c for c in load.confirmed if (c[1], c[3]) not in stored]
+    for uid in users:
+        kept = [c for c in load.confirmed if c[1] == uid and (uid, c[3]) in stored]
+        answers, changes, cancelled = expected_effects([c[2] for c in kept])
+        assert [stored[(uid, c[3])] for c in kept] == [c[4] for c in kept] == answers, \
+            (uid, [c[2:5] for c in kept], answers)
+        assert audit.get(uid, 0) == changes and outbox.get(uid, 0) == changes, \
+            (uid, audit.get(uid), outbox.get(uid), changes)
+        assert cancelled_now[uid] == cancelled, (uid, cancelled_now[uid], cancelled)
+    return lost, cancelled_now
+
+
+def subscribe_users(app, n):
+    users = []
+    for _ in range(n):
+        uid = new_id("fo")
+        r = post("/api/v1/internal/subscriptions", service_token(),
+                 {"user_id": uid, "email": f"{uid}@example.com", "plan": "pro", "provider_ref": new_id("ref")},
+                 base=app.internal)
+        assert r.status == 201, r
+        users.append(uid)
+    return users
+
+
+def only_503s(load):
+    """The failed attempts; anything but 503 with Retry-After fails the test."""
+    failures = [a for a in load.attempts if a[2] not in (200, 409)]
+    others = [a for a in failures if a[2] != 503 or not a[3]]
+    assert not others, f"answers other than 503 with Retry-After: {others[:5]}"
+    return failures
+
+
 def failover_scenario(synchronous):
     label = "synchronous" if synchronous else "asynchronous"
     base = tempfile.mkdtemp(prefix="pf-failover-")
@@ -405,14 +454,7 @@ def failover_scenario(synchronous):
         app = App(base, multi_socket)
         app.start()
         assert wait_until(lambda: (app.health() or Response(0, {}, b"")).status == 200, 10), app.log()
-        users = []
-        for _ in range(USERS):
-            uid = new_id("fo")
-            r = post("/api/v1/internal/subscriptions", service_token(),
-                     {"user_id": uid, "email": f"{uid}@example.com", "plan": "pro", "provider_ref": new_id("ref")},
-                     base=app.internal)
-            assert r.status == 201, r
-            users.append(uid)
+        users = subscribe_users(app, USERS)
         user_list = "ARRAY[" + ",".join(f"'{u}'" for u in users) + "]"
 
         # -- load, partition, crash, promotion ---------------------------------
@@ -455,9 +497,7 @@ def failover_scenario(synchronous):
             assert inherited == "*", inherited
 
         # -- what the client saw ---------------------------------------------
-        failures = [a for a in load.attempts if a[2] not in (200, 409)]
-        others = [a for a in failures if a[2] != 503 or not a[3]]
-        assert not others, f"answers other than 503 with Retry-After: {others[:5]}; {app.log()}"
+        failures = only_503s(load)
         assert failures, "no request saw the primary gone"
         # nothing failed before the partition (requests sent during it wait
         # for the standby when it is synchronous, then fail with the crash)
@@ -476,28 +516,7 @@ def failover_scenario(synchronous):
         assert health is not None and health.status == 200, health
 
         # -- what the new primary holds ----------------------------------------
-        stored = {(r[0], r[1]): int(r[2]) for r in standby.sql(
-            f"SELECT actor_id, key, response_status FROM idempotency_keys"
-            f" WHERE actor_role = 'user' AND actor_id = ANY({user_list})")}
-        audit = dict((r[0], int(r[1])) for r in standby.sql(
-            f"SELECT user_id, count(*) FROM audit_log WHERE user_id = ANY({user_list})"
-            " AND action IN ('subscription.cancel_scheduled', 'subscription.resumed') GROUP BY 1"))
-        outbox = dict((r[0], int(r[1])) for r in standby.sql(
-            f"SELECT user_id, count(*) FROM outbox WHERE user_id = ANY({user_list})"
-            " AND event IN ('subscription_cancel_scheduled', 'subscription_resumed') GROUP BY 1"))
-        cancelled_now = dict((r[0], r[1] == "t") for r in standby.sql(
-            f"SELECT user_id, cancel_at_period_end FROM subscriptions WHERE user_id = ANY({user_list})"))
-        lost = [c for c in load.confirmed if (c[1], c[3]) not in stored]
-        for uid in users:
-            kept = [c for c in load.confirmed if c[1] == uid and (uid, c[3]) in stored]
-            answers, changes, cancelled = expected_effects([c[2] for c in kept])
-            # each kept operation is stored with the answer the client got,
-            # and that answer is what its place in the history gives
-            assert [stored[(uid, c[3])] for c in kept] == [c[4] for c in kept] == answers, \
-                (uid, [c[2:] for c in kept], answers)
-            assert audit.get(uid, 0) == changes and outbox.get(uid, 0) == changes, \
-                (uid, audit.get(uid), outbox.get(uid), changes)
-            assert cancelled_now[uid] == cancelled, (uid, cancelled_now[uid], cancelled)
+        lost, cancelled_now = check_kept(standby, users, load)
         retried = sum(1 for a in load.attempts if a[2] == 503)
         # operations sent after the partition began: their commits cannot
         # have reached the standby before the crash
@@ -601,6 +620,38 @@ def test_failover_to_a_synchronous_standby_loses_nothing():
         assert r.status == 201, r
         # acknowledged once the re-attached standby has it
         assert wait_until(lambda: primary.value(f"SELECT count(*) FROM subscriptions WHERE user_id = '{uid}'") == "1", 5)
+
+        # a planned switchover back, under load: the current primary is
+        # fenced (default_transaction_read_only: its open sessions can no
+        # longer write), the standby catches up and is promoted. The app
+        # answers 503 meanwhile, not 500, reports not ready, and then
+        # writes to the promoted server: lib/db.c drops a connection whose
+        # writes are refused as read-only and connects again
+        users = subscribe_users(app, 4)
+        with Load(app, users) as load:
+            time.sleep(1.0)
+            fenced = time.time()
+            standby.sql("ALTER SYSTEM SET default_transaction_read_only = on", dbname="postgres")
+            standby.sql("SELECT pg_reload_conf()", dbname="postgres")
+            assert wait_until(lambda: (app.health() or Response(0, {}, b"")).status == 503, 5), app.health()
+            end = standby.value("SELECT pg_current_wal_lsn()", "postgres")
+            assert wait_until(lambda: primary.value(
+                f"SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '{end}') >= 0", "postgres") == "t", 10)
+            primary.promote()
+            switched = time.time()
+            time.sleep(1.5)
+        assert not load.unconfirmed, load.unconfirmed[:5]
+        failures = only_503s(load)
+        assert failures and all(a[0] >= fenced - MARGIN for a in failures), failures[:3]
+        after_switch = max(0.0, max(a[1] for a in failures) - switched)
+        assert after_switch < UNAVAILABLE_MAX, f"503s went on {after_switch:.2f} s after the switchover"
+        assert any(a[0] > switched and a[2] == 200 for a in load.attempts)
+        assert (app.health() or Response(0, {}, b"")).status == 200
+        lost, _ = check_kept(primary, users, load)
+        assert not lost, lost[:5]
+        print(f"switchover (fenced primary, standby promoted): {len(load.confirmed)} operations confirmed,"
+              f" {len(failures)} answers 503 for {max(a[1] for a in failures) - fenced:.2f} s from the fence,"
+              f" ending {after_switch:.2f} s after the promotion, 0 lost", flush=True)
     except BaseException:
         print_logs(primary, standby, app)
         raise
