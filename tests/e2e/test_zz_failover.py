@@ -29,7 +29,7 @@ bounded: every operation sent during the partition, only operations
 confirmed within the replication lag before the crash, only each user's
 last ones, and all of them commits the old primary had made (it is
 started alone afterwards to look). Each scenario prints its counts."""
-import os, select, shutil, socket, subprocess, tempfile, threading, time
+import os, re, select, shutil, socket, subprocess, tempfile, threading, time
 from harness import *
 from test_billing_cycle import parse_summary
 
@@ -265,6 +265,7 @@ class App:
                     "PF_DATABASE": conninfo, "PF_SOCKET": f"{self.dir}/run/app.sock",
                     "PF_PROCESSES": "1", "PF_THREADS": "4"}
         self.started = []
+        self.final_log = ""
 
     def stack(self, cmd):
         run([STACK, cmd], env=self.env, timeout=60)
@@ -279,6 +280,16 @@ class App:
         for part in reversed(self.started):
             subprocess.run([STACK, "stop-" + part], env=self.env, capture_output=True, timeout=60)
         self.started = []
+        try:
+            self.final_log = open(os.path.join(self.dir, "app.log")).read()
+        except OSError:
+            pass
+
+    def check_memory_errors(self):
+        """What run-all.sh checks in the main stack's log, for this app's
+        (the sanitizer builds of CI run it too)."""
+        found = re.findall(r"ERROR: (?:Address|Leak)Sanitizer.*|runtime error:.*", self.final_log)
+        assert not found, found[:5]
 
     def health(self):
         try:
@@ -554,8 +565,10 @@ def failover_scenario(synchronous):
 
         before_partition = [c for c in load.confirmed if c[0] < partitioned]
         lost_before = [c for c in lost if c[0] < partitioned]
+        during = [c for c in load.confirmed if partitioned <= c[0] < killed]
         print(f"failover ({label} standby): {len(load.confirmed)} operations confirmed"
-              f" ({len(held_back)} of them sent during the {PARTITION} s partition before the crash),"
+              f" ({len(during)} of them during the {PARTITION} s partition before the crash,"
+              f" {len(held_back)} sent more than {MARGIN} s into it),"
               f" {len(lost)} confirmed operations lost ({len(lost_before)} of the {len(before_partition)}"
               f" confirmed before the partition began),"
               f" {retried} answers 503 (all with Retry-After) retried with the same key;"
@@ -657,6 +670,7 @@ def test_failover_to_a_synchronous_standby_loses_nothing():
         raise
     finally:
         teardown(base, primary, standby, app, link)
+    app.check_memory_errors()
 
 
 def test_failover_to_an_asynchronous_standby_loses_at_most_the_lag():
@@ -676,3 +690,4 @@ def test_failover_to_an_asynchronous_standby_loses_at_most_the_lag():
         raise
     finally:
         teardown(base, primary, standby, app, link)
+    app.check_memory_errors()
