@@ -568,6 +568,7 @@ def failover_scenario(synchronous):
         during = [c for c in load.confirmed if partitioned <= c[0] < killed]
         print(f"failover ({label} standby): {len(load.confirmed)} operations confirmed"
               f" ({len(during)} of them during the {PARTITION} s partition before the crash,"
+              f" {sum(1 for c in during if c in lost)} of those lost,"
               f" {len(held_back)} sent more than {MARGIN} s into it),"
               f" {len(lost)} confirmed operations lost ({len(lost_before)} of the {len(before_partition)}"
               f" confirmed before the partition began),"
@@ -617,8 +618,7 @@ def test_failover_to_a_synchronous_standby_loses_nothing():
         rewind = subprocess.run(as_pg([pg_bin("pg_rewind"), "--target-pgdata", primary.data,
                                        "--source-server", standby.tcp("postgres"), "-R"]),
                                 capture_output=True, text=True, timeout=120)
-        print("pg_rewind:", rewind.returncode, rewind.stdout[-1500:], rewind.stderr[-1500:])
-        assert rewind.returncode == 0
+        assert rewind.returncode == 0, (rewind.stdout[-1500:], rewind.stderr[-1500:])
         primary.start()
         assert wait_until(lambda: standby.value("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
                                                 "postgres") == "1", 20)
