@@ -488,17 +488,19 @@ def failover_scenario(synchronous):
             assert cycle.returncode == 3, (cycle.returncode, cycle.stdout, cycle.stderr)
             assert "cannot reach the database" in cycle.stderr, cycle.stderr
             steps = [("cycle", time.time())]
+            inherited = standby.value("SHOW synchronous_standby_names", "postgres")
+            # the promoted standby has no standby of its own: with the
+            # inherited '*' its commits would wait for one forever. Cleared
+            # well before the promotion: a promotion requested just after a
+            # reload was seen to wait out the standby's 5 s WAL retry
+            standby.sql("ALTER SYSTEM SET synchronous_standby_names = ''", dbname="postgres")
+            standby.sql("SELECT pg_reload_conf()", dbname="postgres")
+            steps.append(("clear", time.time()))
             time.sleep(max(0.0, killed + BEFORE_PROMOTE - time.time()))
             steps.append(("sleep", time.time()))
             health = app.health()
             assert health is not None and health.status == 503, health
             steps.append(("health", time.time()))
-            inherited = standby.value("SHOW synchronous_standby_names", "postgres")
-            # the promoted standby has no standby of its own: with the
-            # inherited '*' its commits would wait for one forever
-            standby.sql("ALTER SYSTEM SET synchronous_standby_names = ''", dbname="postgres")
-            standby.sql("SELECT pg_reload_conf()", dbname="postgres")
-            steps.append(("clear", time.time()))
             standby.promote()
             promoted = time.time()
             steps.append(("promote", promoted))
