@@ -643,6 +643,8 @@ connection_set_next(struct connection_set *set, FCGX_Request *request,
 
 		if (*stop && (timeout = drain_step(set)) < 0)
 			return -1;
+		if (timeout != 0)
+			log_flush();    /* nothing of this thread's waits while it sleeps */
 		n = epoll_wait(set->epoll_fd, &ev, 1, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;       /* the stop signal: begin the drain */

@@ -72,6 +72,7 @@ worker_thread_main(void *arg)
 	FCGX_Request request;
 	struct db db;
 
+	log_batch_begin();     /* this thread flushes before it waits (connection_set_next) */
 	db_init(&db, wt->cfg->database, wt->cfg->statement_timeout_ms);
 	if (wt->cfg->database_transaction_pool)
 		db_use_unnamed_statements(&db);
@@ -84,6 +85,7 @@ worker_thread_main(void *arg)
 	}
 	FCGX_Free(&request, 1);
 out:
+	log_flush();
 	db_close(&db);
 	return NULL;
 }

@@ -13,6 +13,36 @@ static bool request_lines = true;
 
 /* Per thread: nothing shared. */
 static __thread const char *current_request_id;
+static __thread bool batching;
+static __thread char batch[LOG_BATCH_MAX];
+static __thread size_t batch_len;
+
+static void
+write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+
+		if (n <= 0)
+			return;     /* nowhere to report a failed log write */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+log_batch_begin(void)
+{
+	batching = true;
+}
+
+void
+log_flush(void)
+{
+	if (batch_len > 0)
+		write_all(batch, batch_len);
+	batch_len = 0;
+}
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -111,6 +141,7 @@ log_begin(struct log_line *line, enum log_level level, const char *event)
 	char stamp[96];
 
 	line->len = 0;
+	line->level = level;
 	line->truncated = false;
 	line->dropped = false;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -177,16 +208,21 @@ log_bool(struct log_line *line, const char *key, bool value)
 void
 log_end(struct log_line *line)
 {
-	ssize_t n;
-
 	if (line->dropped) {   /* the reserve keeps room for it */
 		memcpy(line->buf + line->len, truncated_mark, sizeof(truncated_mark) - 1);
 		line->len += sizeof(truncated_mark) - 1;
 	}
 	line->buf[line->len++] = '}';
 	line->buf[line->len++] = '\n';
-	n = write(STDERR_FILENO, line->buf, line->len);
-	(void)n;        /* nowhere to report a failed log write */
+	if (batching && line->level <= LOG_INFO) {
+		if (batch_len + line->len > sizeof(batch))
+			log_flush();
+		memcpy(batch + batch_len, line->buf, line->len);
+		batch_len += line->len;
+		return;
+	}
+	log_flush();
+	write_all(line->buf, line->len);
 }
 
 void

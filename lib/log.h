@@ -23,6 +23,18 @@ int log_level_parse(const char *text, enum log_level *out);
 bool log_enabled(enum log_level level);
 bool log_request_lines(void);
 
+/* Lets this thread's info and debug lines wait in a buffer of its own
+ * (LOG_BATCH_MAX bytes) and go out together, one write(2) for many
+ * requests' lines, instead of one each: log_flush writes them, and does so
+ * by itself when the buffer fills or a warning or error comes (which is
+ * written after what waits, in order). A worker thread turns it on and
+ * flushes before it waits for work, so a line waits only while the thread
+ * is busy with the next requests. Lines still waiting when the process
+ * dies are lost. */
+#define LOG_BATCH_MAX 8192
+void log_batch_begin(void);
+void log_flush(void);
+
 /* The request this thread is serving: its id goes into every line the
  * thread writes until it is cleared (NULL). The string is borrowed. */
 void log_set_request_id(const char *request_id);
@@ -33,6 +45,7 @@ struct log_line {
 	size_t len;
 	bool truncated;         /* the field being appended does not fit */
 	bool dropped;           /* a field was left out */
+	enum log_level level;
 };
 
 void log_begin(struct log_line *line, enum log_level level, const char *event);

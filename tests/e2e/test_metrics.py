@@ -111,7 +111,11 @@ def test_request_id_round_trip():
     assert r.status == 413 and r.json["request_id"] == "trace-45", r
     # and the app's log line of that request names it
     stack_dir = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
-    lines = [e for e in log_events(os.path.join(stack_dir, "app.log"), "request")
-             if e.get("request_id") == "trace-43"]
-    assert len(lines) == 1 and lines[0]["status"] == 401 and lines[0]["code"] == "unauthenticated", lines
+    def lines():
+        return [e for e in log_events(os.path.join(stack_dir, "app.log"), "request")
+                if e.get("request_id") == "trace-43"]
+    # a worker thread writes its lines out before it waits for more work
+    assert wait_until(lambda: len(lines()) == 1, 3), lines()
+    lines = lines()
+    assert lines[0]["status"] == 401 and lines[0]["code"] == "unauthenticated", lines
     assert lines[0]["route"] == "/api/v1/account" and "duration_us" in lines[0]
