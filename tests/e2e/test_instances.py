@@ -256,8 +256,12 @@ def test_a_killed_instance_leaves_the_other_serving():
           f"with their keys, {load.reads} reads, {load.read_failures} failed")
     # reads are retried by nginx on the other instance; a write in flight on
     # the killed one may fail, and its retry with the same key applies once
+    # (a retry that comes while PostgreSQL has not yet seen the dead
+    # connection's transaction end finds the key held: 409
+    # idempotency_key_in_use, "retry shortly", and the next retry applies it)
     assert load.read_failures == 0, load.failures[:5]
-    assert all(s in (502, 503, "conn") for s, _ in load.failures), load.failures[:5]
+    assert all(s in (502, 503, "conn") or (s == 409 and "idempotency_key_in_use" in r)
+               for s, r in load.failures), load.failures[:5]
     assert sum(load.confirmed.values()) > 10
     load.check_effects()
 
