@@ -1,0 +1,172 @@
+"""make install: what it lays out under DESTDIR works where it lands.
+
+`make install DESTDIR=<tmp>` once (the module's first test to need it runs
+it), then: every systemd unit passes `systemd-analyze verify`; the nginx
+site and snippet pass `nginx -t` beside Debian's default site, in a copy of
+the stock /etc/nginx; the installed migrate.sh brings an empty database (a
+fresh one in the suite's PostgreSQL) to the schema the suite runs on, and a
+second run changes nothing; `make uninstall` leaves no file behind.
+
+The installed files name their final paths (/usr/local/bin/pf-account, ...),
+which do not exist on this host: the checks run on copies with those paths
+moved under DESTDIR. systemd 252's `verify --root=DESTDIR` does not do: it
+looks for sysinit.target and the rest of systemd's own units in that root."""
+import atexit, os, re, shutil, subprocess, tempfile, uuid
+from harness import *
+
+BUILD = os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+_state = {}
+
+
+def make_var(name):
+    out = subprocess.run(["make", "-s", "-C", BUILD, "--no-print-directory", "print-var", "VAR=" + name],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip()
+
+
+def installed():
+    """DESTDIR and the configured paths, installing once."""
+    if "destdir" not in _state:
+        destdir = tempfile.mkdtemp(prefix="pf-destdir-")
+        atexit.register(shutil.rmtree, destdir, True)
+        r = subprocess.run(["make", "-s", "-C", BUILD, "install", "DESTDIR=" + destdir],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        _state["destdir"] = destdir
+        for var in ("bindir", "sysconfdir", "pfdatadir", "systemdsystemunitdir",
+                    "sysusersdir", "tmpfilesdir"):
+            _state[var] = make_var(var)
+    return _state
+
+
+def under(path):
+    return installed()["destdir"] + path
+
+
+def test_install_lays_out_everything():
+    s = installed()
+    expected = [s["bindir"] + "/" + p for p in ("pf-account", "pf-billing-cycle", "pf-mailer")]
+    expected += [s["systemdsystemunitdir"] + "/" + u for u in
+                 ("pf-account.service", "pf-billing-cycle.service", "pf-billing-cycle.timer",
+                  "pf-mailer.service")]
+    expected += [s["sysusersdir"] + "/personaforge.conf", s["tmpfilesdir"] + "/personaforge.conf",
+                 s["sysconfdir"] + "/nginx/sites-available/personaforge",
+                 s["sysconfdir"] + "/nginx/snippets/fastcgi-personaforge.conf",
+                 s["sysconfdir"] + "/personaforge/pf-account.conf.example",
+                 s["pfdatadir"] + "/migrate.sh"]
+    expected += [s["pfdatadir"] + "/migrations/" + f
+                 for f in os.listdir(os.path.join(SRC, "sql", "migrations"))
+                 if re.match(r"^\d{3}_.*\.sql$", f)]
+    missing = [p for p in expected if not os.path.isfile(under(p))]
+    assert not missing, missing
+    mode = os.stat(under(s["sysconfdir"] + "/personaforge/pf-account.conf.example")).st_mode & 0o777
+    assert mode == 0o640, oct(mode)
+    # no placeholder is left in anything installed as text
+    for root, _, files in os.walk(s["destdir"]):
+        for f in files:
+            data = open(os.path.join(root, f), "rb").read()
+            if b"\0" in data:
+                continue
+            for line in data.decode().splitlines():
+                if not line.lstrip().startswith("#"):
+                    assert not re.search(r"@[A-Za-z_]+@", line), (f, line)
+    unit = open(under(s["systemdsystemunitdir"] + "/pf-account.service")).read()
+    assert "ExecStart=" + s["bindir"] + "/pf-account\n" in unit, unit
+
+
+def test_units_pass_systemd_analyze_verify():
+    s = installed()
+    unitdir = under(s["systemdsystemunitdir"])
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in os.listdir(unitdir):
+            text = open(os.path.join(unitdir, name)).read()
+            # the programs as installed under DESTDIR: verify checks they exist
+            text = text.replace("=" + s["bindir"] + "/", "=" + under(s["bindir"]) + "/")
+            open(os.path.join(tmp, name), "w").write(text)
+        r = subprocess.run(["systemd-analyze", "verify"] + sorted(
+            os.path.join(tmp, n) for n in os.listdir(tmp)), capture_output=True, text=True)
+        # verify exits 0 on unknown keys and the like: any message is a failure
+        assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
+
+
+def test_nginx_site_beside_debian_default():
+    s = installed()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "nginx")
+        shutil.copytree("/etc/nginx", conf, symlinks=True)
+        text = open(os.path.join(conf, "nginx.conf")).read()
+        text = text.replace("/etc/nginx/", conf + "/")
+        text = re.sub(r"(?m)^pid .*$", f"pid {tmp}/nginx.pid;", text)
+        text = re.sub(r"(?m)^(\s*)(error|access)_log .*$", rf"\1\2_log {tmp}/\2.log;", text)
+        open(os.path.join(conf, "nginx.conf"), "w").write(text)
+        enabled = os.path.join(conf, "sites-enabled")
+        # Debian's default site stays enabled (a copy: the stock symlink is absolute)
+        default = os.path.join(enabled, "default")
+        if os.path.islink(default):
+            target = os.path.realpath(default)
+            os.unlink(default)
+            shutil.copy(target, default)
+        assert os.path.isfile(default), "no default site in /etc/nginx/sites-enabled"
+        site = open(under(s["sysconfdir"] + "/nginx/sites-available/personaforge")).read()
+        site = site.replace(s["sysconfdir"] + "/nginx/", under(s["sysconfdir"]) + "/nginx/")
+        open(os.path.join(enabled, "personaforge"), "w").write(site)
+        r = subprocess.run(["nginx", "-t", "-c", os.path.join(conf, "nginx.conf"), "-p", tmp,
+                            "-e", os.path.join(tmp, "error.log")], capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out
+        # a clash with the default site (same listen, same name) is only a warning
+        assert "[warn]" not in out and "[emerg]" not in out, out
+        assert "personaforge" in subprocess.run(
+            ["nginx", "-T", "-c", os.path.join(conf, "nginx.conf"), "-p", tmp,
+             "-e", os.path.join(tmp, "error.log")], capture_output=True, text=True).stdout
+
+
+def schema(database):
+    """Tables, columns, constraints, indexes, functions and triggers of public."""
+    query = """
+SELECT 'col', table_name, column_name, data_type, is_nullable, coalesce(column_default, '')
+  FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL SELECT 'con', conrelid::regclass::text, conname, pg_get_constraintdef(oid), '', ''
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL SELECT 'idx', tablename, indexname, indexdef, '', ''
+  FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL SELECT 'fn', proname, md5(prosrc), '', '', ''
+  FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+UNION ALL SELECT 'trg', tgrelid::regclass::text, tgname, '', '', ''
+  FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL SELECT 'mig', version, '', '', '', '' FROM schema_migrations
+ORDER BY 1, 2, 3, 4"""
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", database],
+                          input=query, capture_output=True, text=True, check=True).stdout
+
+
+def test_installed_migrate_script_from_empty_and_again():
+    s = installed()
+    name = "pf_deploy_" + uuid.uuid4().hex[:8]
+    fresh = re.sub(r"dbname=\S+", "dbname=" + name, DATABASE)
+    sql(f"CREATE DATABASE {name}")
+    try:
+        script = under(s["pfdatadir"] + "/migrate.sh")
+        first = subprocess.run([script, fresh], capture_output=True, text=True)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "applied 001_schema" in first.stdout, first.stdout
+        migrated = schema(fresh)
+        assert migrated == schema(DATABASE), "the installed migrations differ from the suite's schema"
+        again = subprocess.run([script, fresh], capture_output=True, text=True)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "applied" not in again.stdout, again.stdout
+        assert schema(fresh) == migrated
+    finally:
+        sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_zz_uninstall_leaves_nothing():
+    s = installed()
+    r = subprocess.run(["make", "-s", "-C", BUILD, "uninstall", "DESTDIR=" + s["destdir"]],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    left = [os.path.join(root, f) for root, _, files in os.walk(s["destdir"]) for f in files]
+    # the next test of this module (if any) installs afresh
+    del _state["destdir"]
+    assert not left, left
