@@ -19,10 +19,10 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 _state = {}
 
 
-def make_var(name):
-    out = subprocess.run(["make", "-s", "-C", BUILD, "--no-print-directory", "print-var", "VAR=" + name],
+def install_dirs():
+    out = subprocess.run(["make", "-s", "-C", BUILD, "--no-print-directory", "print-install-dirs"],
                          capture_output=True, text=True, check=True).stdout
-    return out.strip()
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def installed():
@@ -34,9 +34,7 @@ def installed():
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         _state["destdir"] = destdir
-        for var in ("bindir", "sysconfdir", "pfdatadir", "systemdsystemunitdir",
-                    "sysusersdir", "tmpfilesdir"):
-            _state[var] = make_var(var)
+        _state.update(install_dirs())
     return _state
 
 
