@@ -104,6 +104,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pf-billing-cycle [--now RFC3339] [--database CONNINFO] [--batch N]\n"
 	    "                        [--user ID]... [--dry-run] [--verbose]\n"
+	    "       pf-billing-cycle --version | --help\n"
 	    "Brings every subscription whose billing period has ended up to date:\n"
 	    "scheduled cancellations end, scheduled downgrades start, the rest renew.\n"
 	    "  --now T          act as if it were T (default: the current time)\n"
@@ -170,6 +171,9 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			usage(stdout);
+			return -1;
+		} else if (strcmp(arg, "--version") == 0) {
+			printf("pf-billing-cycle %s\n", PACKAGE_VERSION);
 			return -1;
 		} else if (strcmp(arg, "--dry-run") == 0) {
 			opt->dry_run = true;

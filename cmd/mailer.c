@@ -115,7 +115,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: pf-mailer [--once]\n"
+	    "usage: pf-mailer [--once | --version | --help]\n"
 	    "Delivers the outbox by SMTP. Configuration: PF_CONFIG and the environment\n"
 	    "(PF_DATABASE, PF_SMTP_URL, PF_SMTP_USER, PF_SMTP_PASSWORD_FILE, PF_MAIL_FROM,\n"
 	    "PF_SUPPORT_EMAIL, ...; see README \"Notifications (the outbox)\").\n"
@@ -710,6 +710,10 @@ main(int argc, char **argv)
 			m->once = true;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
+			ret = EXIT_DONE;
+			goto out_free;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("pf-mailer %s\n", PACKAGE_VERSION);
 			ret = EXIT_DONE;
 			goto out_free;
 		} else {

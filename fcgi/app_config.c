@@ -1,5 +1,8 @@
 /* app_config.c: configuration loading. Secrets are read, never printed. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +14,38 @@
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_KEY_FILE_MAX (64 * 1024)
 
+/* Every key a program reads from the PF_CONFIG file. pf-account and
+ * pf-mailer share the file, so each accepts the other's keys; any other key
+ * is a mistake (a typo would otherwise leave a setting at its default
+ * without a word) and stops the program at start. The environment is not
+ * checked this way: it carries other PF_ variables (the stack's, the test
+ * harness's). */
+static const char *const known_keys[] = {
+	/* pf-account */
+	"PF_DATABASE", "PF_DATABASE_POOLING", "PF_STATEMENT_TIMEOUT_MS",
+	"PF_JWT_ALG", "PF_JWT_KEY", "PF_JWT_KEY_FILE", "PF_JWT_ISSUER", "PF_JWT_AUDIENCE",
+	"PF_JWT_LEEWAY", "PF_SOCKET", "PF_SOCKET_MODE", "PF_SOCKET_GROUP", "PF_LISTEN",
+	"PF_FASTCGI_ALLOW", "PF_PROCESSES", "PF_THREADS", "PF_DRAIN_SECONDS",
+	"PF_LOG_LEVEL", "PF_LOG_REQUESTS", "PF_METRICS", "PF_METRICS_REFRESH_SECONDS",
+	"PF_CORS_ORIGINS",
+	/* pf-mailer */
+	"PF_SMTP_URL", "PF_SMTP_USER", "PF_SMTP_PASSWORD_FILE", "PF_SMTP_STARTTLS",
+	"PF_SMTP_TIMEOUT_SECONDS", "PF_MAIL_FROM", "PF_SUPPORT_EMAIL", "PF_MAIL_TEMPLATES",
+	"PF_MAIL_SWEEP_SECONDS", "PF_MAIL_MAX_ATTEMPTS", "PF_MAIL_BACKOFF_BASE_SECONDS",
+	"PF_MAIL_BACKOFF_MAX_SECONDS", "PF_MAIL_RETENTION_DAYS",
+};
+
 /* Values from the PF_CONFIG file; the environment overrides them. */
 struct file_value {
 	char key[64];
 	char *value;
+	int line;               /* where it was set, for error messages */
 };
 
 struct file_values {
 	struct file_value items[64];
 	int count;
+	const char *path;
 };
 
 static void
@@ -33,33 +59,98 @@ file_values_free(struct file_values *fv)
 	fv->count = 0;
 }
 
+static bool
+key_known(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		if (strcmp(known_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* s without its leading and trailing blanks (in place) */
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* A file that holds secrets (the configuration: the database conninfo, maybe
+ * PF_JWT_KEY; a key or password file) readable by every local user is
+ * worth a warning, not a refusal: the mode is the operator's to set, and a
+ * deployment that relies on it (a shared read-only mount) still starts. */
+static void
+warn_if_world_readable(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0)
+		log_messagef(LOG_WARN, "config_warning", "%s: %s is readable by every user "
+		    "(mode %04o); it holds secrets: chmod o-r", path, what,
+		    (unsigned)(st.st_mode & 07777));
+}
+
 static int
 file_values_read(const char *path, struct file_values *fv)
 {
 	char line[CONFIG_LINE_MAX];
 	FILE *f;
-	int ret = -1;
+	int ret = -1, number = 0;
 
+	fv->path = path;
 	f = fopen(path, "r");
 	if (f == NULL) {
 		log_messagef(LOG_ERROR, "config_error", "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
+	warn_if_world_readable(path, "the configuration file");
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *eq, *end;
-		if (line[0] == '#' || line[0] == '\n')
+		char *eq, *key, *value, *start;
+		int i;
+
+		number++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			log_messagef(LOG_ERROR, "config_error", "%s:%d: line longer than %d bytes",
+			    path, number, CONFIG_LINE_MAX - 2);
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		start = trim(line);
+		if (start[0] == '#' || start[0] == '\0')
 			continue;
-		end = line + strcspn(line, "\r\n");
-		*end = '\0';
-		eq = strchr(line, '=');
-		if (eq == NULL || (size_t)(eq - line) >= sizeof(fv->items[0].key) ||
-		    fv->count == (int)(sizeof(fv->items) / sizeof(fv->items[0]))) {
-			log_messagef(LOG_ERROR, "config_error", "%s: bad line", path);
+		eq = strchr(start, '=');
+		if (eq == NULL) {
+			log_messagef(LOG_ERROR, "config_error", "%s:%d: not KEY=VALUE", path, number);
 			goto out;
 		}
 		*eq = '\0';
-		memcpy(fv->items[fv->count].key, line, (size_t)(eq - line) + 1);
-		fv->items[fv->count].value = strdup(eq + 1);
+		key = trim(start);
+		value = trim(eq + 1);
+		if (!key_known(key)) {
+			log_messagef(LOG_ERROR, "config_error", "%s:%d: unknown key %.64s (the keys: "
+			    "pf-account.conf(5))", path, number, key);
+			goto out;
+		}
+		for (i = 0; i < fv->count; i++)
+			if (strcmp(fv->items[i].key, key) == 0) {
+				log_messagef(LOG_ERROR, "config_error", "%s:%d: %s set again (first "
+				    "on line %d)", path, number, key, fv->items[i].line);
+				goto out;
+			}
+		/* known keys fit; the table has fewer entries than items[] */
+		snprintf(fv->items[fv->count].key, sizeof(fv->items[0].key), "%s", key);
+		fv->items[fv->count].line = number;
+		fv->items[fv->count].value = strdup(value);
 		if (fv->items[fv->count].value == NULL)
 			goto out;
 		fv->count++;
@@ -85,6 +176,32 @@ lookup(const struct file_values *fv, const char *key)
 	return NULL;
 }
 
+/* An error about key's value, prefixed with where that value came from:
+ * "FILE:LINE: " for the file, "environment: " for the environment. */
+static void
+value_errorf(const struct file_values *fv, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+value_errorf(const struct file_values *fv, const char *key, const char *fmt, ...)
+{
+	char message[512], where[CONFIG_PATH_MAX + 32] = "";
+	const char *env = getenv(key);
+	va_list ap;
+	int i;
+
+	if (env != NULL && env[0] != '\0')
+		snprintf(where, sizeof(where), "environment: ");
+	else
+		for (i = 0; i < fv->count; i++)
+			if (strcmp(fv->items[i].key, key) == 0)
+				snprintf(where, sizeof(where), "%s:%d: ", fv->path, fv->items[i].line);
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_messagef(LOG_ERROR, "config_error", "%s%s", where, message);
+}
+
 static int
 int_setting(const struct file_values *fv, const char *key, int def, int min, int max,
     int base, int *out)
@@ -100,7 +217,7 @@ int_setting(const struct file_values *fv, const char *key, int def, int min, int
 	errno = 0;
 	value = strtol(text, &end, base);
 	if (errno != 0 || *end != '\0' || end == text || value < min || value > max) {
-		log_messagef(LOG_ERROR, "config_error", "%s must be a number from %d to %d", key, min, max);
+		value_errorf(fv, key, "%s must be a number from %d to %d", key, min, max);
 		return -1;
 	}
 	*out = (int)value;
@@ -120,7 +237,7 @@ string_setting(const struct file_values *fv, const char *key, const char *def, c
 		return -1;
 	}
 	if (strlen(text) >= dstlen) {
-		log_messagef(LOG_ERROR, "config_error", "%s is too long", key);
+		value_errorf(fv, key, "%s is too long", key);
 		return -1;
 	}
 	snprintf(dst, dstlen, "%s", text);
@@ -139,7 +256,7 @@ on_off_setting(const struct file_values *fv, const char *key, bool def, bool *ou
 	else if (strcmp(text, "off") == 0)
 		*out = false;
 	else {
-		log_messagef(LOG_ERROR, "config_error", "%s must be on or off", key);
+		value_errorf(fv, key, "%s must be on or off", key);
 		return -1;
 	}
 	return 0;
@@ -155,11 +272,11 @@ log_settings(const struct file_values *fv)
 	enum log_level level = LOG_INFO;
 
 	if (level_text != NULL && log_level_parse(level_text, &level) != 0) {
-		log_message(LOG_ERROR, "config_error", "PF_LOG_LEVEL must be debug, info, warn or error");
+		value_errorf(fv, "PF_LOG_LEVEL", "PF_LOG_LEVEL must be debug, info, warn or error");
 		return -1;
 	}
 	if (requests != NULL && strcmp(requests, "on") != 0 && strcmp(requests, "off") != 0) {
-		log_message(LOG_ERROR, "config_error", "PF_LOG_REQUESTS must be on or off");
+		value_errorf(fv, "PF_LOG_REQUESTS", "PF_LOG_REQUESTS must be on or off");
 		return -1;
 	}
 	log_configure(level, requests == NULL || strcmp(requests, "on") == 0);
@@ -178,7 +295,7 @@ pooling_setting(const struct file_values *fv, struct app_config *cfg)
 	else if (strcmp(text, "transaction") == 0)
 		cfg->database_transaction_pool = true;
 	else {
-		log_messagef(LOG_ERROR, "config_error", "PF_DATABASE_POOLING must be none or transaction");
+		value_errorf(fv, "PF_DATABASE_POOLING", "PF_DATABASE_POOLING must be none or transaction");
 		return -1;
 	}
 	return 0;
@@ -194,7 +311,7 @@ allow_setting(const struct file_values *fv, struct app_config *cfg)
 	if (text == NULL)
 		text = "127.0.0.1, ::1";
 	if (peer_allow_parse(text, &cfg->fastcgi_allow, &error) != 0) {
-		log_messagef(LOG_ERROR, "config_error", "PF_FASTCGI_ALLOW: %s", error);
+		value_errorf(fv, "PF_FASTCGI_ALLOW", "PF_FASTCGI_ALLOW: %s", error);
 		return -1;
 	}
 	if (cfg->listen_address[0] != '\0' && cfg->fastcgi_allow.count == 0) {
@@ -211,7 +328,7 @@ cors_setting(const struct file_values *fv, struct app_config *cfg)
 	const char *error = NULL;
 
 	if (cors_parse(lookup(fv, "PF_CORS_ORIGINS"), &cfg->cors, &error) != 0) {
-		fprintf(stderr, "config: PF_CORS_ORIGINS: %s\n", error);
+		value_errorf(fv, "PF_CORS_ORIGINS", "PF_CORS_ORIGINS: %s", error);
 		return -1;
 	}
 	return 0;
@@ -229,6 +346,7 @@ read_key_file(const char *path, struct auth_config *auth)
 		log_messagef(LOG_ERROR, "config_error", "cannot open PF_JWT_KEY_FILE: %s", strerror(errno));
 		return -1;
 	}
+	warn_if_world_readable(path, "PF_JWT_KEY_FILE");
 	buf = malloc(CONFIG_KEY_FILE_MAX + 1);
 	if (buf == NULL)
 		goto out;
@@ -293,7 +411,7 @@ config_load(struct app_config *cfg)
 		goto out;
 	alg = lookup(&fv, "PF_JWT_ALG");
 	if (alg == NULL || auth_alg_from_name(alg, &cfg->auth.alg) != 0) {
-		log_messagef(LOG_ERROR, "config_error", "PF_JWT_ALG must be HS256, RS256 or ES256");
+		value_errorf(&fv, "PF_JWT_ALG", "PF_JWT_ALG must be HS256, RS256 or ES256");
 		goto out;
 	}
 	key = lookup(&fv, "PF_JWT_KEY");
@@ -353,6 +471,7 @@ read_password_file(const char *path, char **out)
 		log_messagef(LOG_ERROR, "config_error", "cannot open PF_SMTP_PASSWORD_FILE: %s", strerror(errno));
 		return -1;
 	}
+	warn_if_world_readable(path, "PF_SMTP_PASSWORD_FILE");
 	n = fread(buf, 1, sizeof(buf), f);
 	if (n == 0 || n == sizeof(buf)) {
 		log_messagef(LOG_ERROR, "config_error", "PF_SMTP_PASSWORD_FILE is empty or larger than 1 KiB");
@@ -382,7 +501,7 @@ bool_setting(const struct file_values *fv, const char *key, int def, int *out)
 	else if (strcmp(text, "no") == 0 || strcmp(text, "0") == 0)
 		*out = 0;
 	else {
-		log_messagef(LOG_ERROR, "config_error", "%s must be yes or no", key);
+		value_errorf(fv, key, "%s must be yes or no", key);
 		return -1;
 	}
 	return 0;
@@ -423,17 +542,17 @@ config_load_mail(struct mail_config *cfg, const char *templates_default)
 	    int_setting(&fv, "PF_MAIL_RETENTION_DAYS", 30, 1, 3650, 10, &cfg->retention_days) != 0)
 		goto out;
 	if (strncmp(cfg->smtp_url, "smtp://", 7) != 0 && strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
-		log_messagef(LOG_ERROR, "config_error", "PF_SMTP_URL must start with smtp:// or smtps://");
+		value_errorf(&fv, "PF_SMTP_URL", "PF_SMTP_URL must start with smtp:// or smtps://");
 		goto out;
 	}
 	/* checked here so that no header can be made of them later */
 	if (mail_from_parse(cfg->mail_from, display, sizeof(display), address,
 	    sizeof(address)) != 0) {
-		log_messagef(LOG_ERROR, "config_error", "PF_MAIL_FROM must be an address or \"Name <address>\"");
+		value_errorf(&fv, "PF_MAIL_FROM", "PF_MAIL_FROM must be an address or \"Name <address>\"");
 		goto out;
 	}
 	if (!mail_address_valid(cfg->support_email)) {
-		log_messagef(LOG_ERROR, "config_error", "PF_SUPPORT_EMAIL is not an address");
+		value_errorf(&fv, "PF_SUPPORT_EMAIL", "PF_SUPPORT_EMAIL is not an address");
 		goto out;
 	}
 	password_file = lookup(&fv, "PF_SMTP_PASSWORD_FILE");

@@ -353,8 +353,91 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pf-account [--check-config | --version | --help]\n"
+	    "The PersonaForge account service: a FastCGI application behind nginx.\n"
+	    "It reads KEY=VALUE settings from the file named by PF_CONFIG and from\n"
+	    "the environment, which wins (pf-account.conf(5)).\n"
+	    "  --check-config  check the configuration, print the effective settings\n"
+	    "                  (secrets left out); exit 0 if it is usable, 1 if not\n"
+	    "  --version       print the version\n"
+	    "  --help          print this\n"
+	    "Without an option it serves (pf-account(8)).\n");
+}
+
+/* PF_DATABASE as libpq reads it, with the password hidden. */
+static void
+print_conninfo(const char *conninfo)
+{
+	PQconninfoOption *options, *o;
+	char *error = NULL;
+	const char *sep = "";
+
+	options = PQconninfoParse(conninfo, &error);
+	if (options == NULL) {
+		/* libpq will refuse it at connection time; say so now */
+		printf("PF_DATABASE=(not a libpq conninfo: %s)\n", error != NULL ? error : "out of memory");
+		PQfreemem(error);
+		return;
+	}
+	printf("PF_DATABASE=");
+	for (o = options; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+			printf("%spassword=(hidden)", sep);
+		else if (strpbrk(o->val, " \t'\\") != NULL || o->val[0] == '\0')
+			printf("%s%s='%s'", sep, o->keyword, o->val);
+		else
+			printf("%s%s=%s", sep, o->keyword, o->val);
+		sep = " ";
+	}
+	printf("\n");
+	PQconninfoFree(options);
+}
+
+/* --check-config: the settings in effect, after defaults, without secrets
+ * (the JWT key is named by its length only, the database password hidden). */
+static void
+print_config(const struct app_config *cfg)
+{
+	const char *path = getenv("PF_CONFIG");
+	int i;
+
+	printf("# pf-account %s: the configuration is usable\n", PACKAGE_VERSION);
+	printf("PF_CONFIG=%s\n", path != NULL && path[0] != '\0' ? path : "(none: environment only)");
+	print_conninfo(cfg->database);
+	printf("PF_DATABASE_POOLING=%s\n", cfg->database_transaction_pool ? "transaction" : "none");
+	printf("PF_STATEMENT_TIMEOUT_MS=%d\n", cfg->statement_timeout_ms);
+	printf("PF_JWT_ALG=%s\n", auth_alg_name(cfg->auth.alg));
+	printf("PF_JWT_KEY=(hidden, %zu bytes)\n", cfg->auth.key_len);
+	printf("PF_JWT_ISSUER=%s\n", cfg->auth.issuer);
+	printf("PF_JWT_AUDIENCE=%s\n", cfg->auth.audience);
+	printf("PF_JWT_LEEWAY=%d\n", cfg->auth.leeway_seconds);
+	if (cfg->listen_address[0] != '\0') {
+		printf("PF_LISTEN=%s\n", cfg->listen_address);
+		printf("PF_FASTCGI_ALLOW=(%zu entries)\n", cfg->fastcgi_allow.count);
+	} else {
+		printf("PF_SOCKET=%s\n", cfg->socket_path);
+		printf("PF_SOCKET_MODE=%04o\n", (unsigned)cfg->socket_mode);
+		printf("PF_SOCKET_GROUP=%s\n", cfg->socket_group);
+	}
+	printf("PF_PROCESSES=%d\n", cfg->processes);
+	printf("PF_THREADS=%d\n", cfg->threads);
+	printf("PF_DRAIN_SECONDS=%d\n", cfg->drain_seconds);
+	printf("PF_METRICS=%s\n", cfg->metrics ? "on" : "off");
+	printf("PF_METRICS_REFRESH_SECONDS=%d\n", cfg->metrics_refresh_seconds);
+	printf("PF_CORS_ORIGINS=");
+	for (i = 0; i < cfg->cors.count; i++)
+		printf("%s%s", i > 0 ? " " : "", cfg->cors.origins[i]);
+	printf("\n");
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct app_config cfg;
 	pid_t workers[MAX_PROCESSES];
@@ -362,7 +445,30 @@ main(void)
 	int listen_fd, i, status, alive;
 	time_t deadline;
 	struct stat socket_file;        /* the socket file as installed */
+	bool check_only = false;
 
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("pf-account %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check_only = true;
+		} else {
+			fprintf(stderr, "pf-account: unknown argument: %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (check_only) {
+		if (config_load(&cfg) != 0)
+			return 1;
+		print_config(&cfg);
+		config_free(&cfg);
+		return 0;
+	}
 	if (config_load(&cfg) != 0)
 		return 2;
 	json_object_seed(0); /* seed jansson's hash once, before any thread */
