@@ -5,7 +5,8 @@ it), then: every systemd unit passes `systemd-analyze verify`; the nginx
 site and snippet pass `nginx -t` beside Debian's default site, in a copy of
 the stock /etc/nginx; the installed migrate.sh brings an empty database (a
 fresh one in the suite's PostgreSQL) to the schema the suite runs on, and a
-second run changes nothing; `make uninstall` leaves no file behind.
+second run changes nothing; the manual pages pass `mandoc -Tlint`; `make uninstall` leaves no file
+behind.
 
 The installed files name their final paths (/usr/local/bin/pf-account, ...),
 which do not exist on this host: the checks run on copies with those paths
@@ -56,6 +57,8 @@ def test_install_lays_out_everything():
     expected += [s["pfdatadir"] + "/migrations/" + f
                  for f in os.listdir(os.path.join(SRC, "sql", "migrations"))
                  if re.match(r"^\d{3}_.*\.sql$", f)]
+    expected += [s["mandir"] + "/man8/" + m for m in ("pf-account.8", "pf-billing-cycle.8", "pf-mailer.8")]
+    expected += [s["mandir"] + "/man5/pf-account.conf.5"]
     missing = [p for p in expected if not os.path.isfile(under(p))]
     assert not missing, missing
     mode = os.stat(under(s["sysconfdir"] + "/personaforge/pf-account.conf.example")).st_mode & 0o777
@@ -71,6 +74,15 @@ def test_install_lays_out_everything():
                     assert not re.search(r"@[A-Za-z_]+@", line), (f, line)
     unit = open(under(s["systemdsystemunitdir"] + "/pf-account.service")).read()
     assert "ExecStart=" + s["bindir"] + "/pf-account\n" in unit, unit
+
+
+def test_man_pages_pass_mandoc_lint():
+    s = installed()
+    pages = [os.path.join(root, f) for root, _, files in os.walk(under(s["mandir"])) for f in files]
+    assert len(pages) == 4, pages
+    # -Wwarning: warnings and worse; style notes (mandoc.db) are the host's
+    r = subprocess.run(["mandoc", "-Tlint", "-Wwarning"] + sorted(pages), capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
 
 
 def test_units_pass_systemd_analyze_verify():
