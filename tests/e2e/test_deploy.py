@@ -85,6 +85,33 @@ def test_man_pages_pass_mandoc_lint():
     assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
 
 
+def exposure(unit_file):
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", unit_file],
+                       capture_output=True, text=True)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout + r.stderr)
+    assert m, r.stdout + r.stderr
+    return float(m.group(1))
+
+
+def test_app_unit_sandboxed_as_the_billing_cycle():
+    s = installed()
+    unitdir = under(s["systemdsystemunitdir"])
+    app = os.path.join(unitdir, "pf-account.service")
+    settings = set(l.strip() for l in open(app) if not l.startswith("#"))
+    for line in ("ProtectSystem=strict", "PrivateDevices=yes", "ProtectKernelTunables=yes",
+                 "ProtectKernelModules=yes", "ProtectKernelLogs=yes", "ProtectControlGroups=yes",
+                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "CapabilityBoundingSet=",
+                 "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
+                 "LockPersonality=yes", "RestrictNamespaces=yes", "NoNewPrivileges=yes",
+                 # the master drains its workers: SIGTERM to it alone
+                 "KillMode=mixed"):
+        assert line in settings, line
+    scores = {u: exposure(os.path.join(unitdir, u))
+              for u in ("pf-account.service", "pf-billing-cycle.service", "pf-mailer.service")}
+    print("systemd-analyze security:", scores)
+    assert scores["pf-account.service"] <= scores["pf-billing-cycle.service"], scores
+
+
 def test_units_pass_systemd_analyze_verify():
     s = installed()
     unitdir = under(s["systemdsystemunitdir"])
