@@ -16,8 +16,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -353,6 +355,39 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Tells systemd (Type=notify) how the start or the stop goes: one datagram
+ * to $NOTIFY_SOCKET, as sd_notify(3) sends it, without linking libsystemd.
+ * Without NOTIFY_SOCKET (not under systemd) it does nothing; a failure is
+ * ignored, as systemd's own sd_notify leaves it to the caller: the start
+ * timeout then says what went wrong. */
+static void
+notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un addr;
+	socklen_t len;
+	size_t n;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	n = strlen(path);
+	if (n >= sizeof(addr.sun_path))
+		return;
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, path, n);
+	if (path[0] == '@')
+		addr.sun_path[0] = '\0';       /* an abstract socket's name */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, len) < 0)
+		log_messagef(LOG_WARN, "notify_failed", "NOTIFY_SOCKET: %s", strerror(errno));
+	close(fd);
+}
+
 static void
 usage(FILE *f)
 {
@@ -501,6 +536,9 @@ main(int argc, char **argv)
 	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
+	/* the socket is listening and the workers take from it: nginx may
+	 * connect from now on */
+	notify_systemd("READY=1");
 
 	while (!stop_requested) {
 		pid_t pid = waitpid(-1, &status, 0);
@@ -524,6 +562,7 @@ main(int argc, char **argv)
 	if (cfg.listen_address[0] == '\0' && socket_is_ours(cfg.socket_path, &socket_file))
 		unlink(cfg.socket_path);
 	log_messagef(LOG_INFO, "draining", "at most %d s", cfg.drain_seconds);
+	notify_systemd("STOPPING=1");
 	for (i = 0; i < cfg.processes; i++)
 		if (workers[i] > 0)
 			kill(workers[i], SIGTERM);
