@@ -375,7 +375,10 @@ def test_mail_a_users_later_mail_waits_for_a_retried_row_then_goes():
         conf = config(sink.port, PF_MAIL_MAX_ATTEMPTS=2)
         run_once(conf, rc=1)
         # the acknowledgement waits out its backoff; the cancellation,
-        # younger, waits behind it; another user's mail does not
+        # younger, waits behind it; another user's mail does not (the sink
+        # stores a message a moment after it accepted it: wait for it)
+        wait_until(lambda: sink.to(address) and sink.to(f"{other}@example.com"), 10, step=0.05,
+                   what="the welcome mails stored by the sink")
         assert [m.outbox_id for m in sink.to(address)] == [(started[0], 0)]
         assert outbox_rows(uid)[2][2:5] == (False, False, 0)
         assert len(sink.to(f"{other}@example.com")) == 1
