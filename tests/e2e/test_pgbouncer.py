@@ -49,7 +49,10 @@ pidfile = {self.dir}/pgbouncer.pid
             args = ["runuser", "-u", "postgres", "--", "pgbouncer", os.path.join(self.dir, "pgbouncer.ini")]
         else:
             args = ["pgbouncer", os.path.join(self.dir, "pgbouncer.ini")]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # its own process group: runuser does not pass a signal on to
+        # pgbouncer, so the whole group is stopped at the end
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         assert wait_until(self.listening, 10), self.log()
         self.conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname=personaforge connect_timeout=2"
         return self
@@ -80,11 +83,16 @@ pidfile = {self.dir}/pgbouncer.pid
             return ""
 
     def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGINT)
         try:
+            os.killpg(self.proc.pid, signal.SIGINT)
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        # nothing of it may outlive the test
+        assert wait_until(lambda: not self.listening(), 5), "pgbouncer still listening"
 
 
 def fastcgi(instance, method, path, tok, body=None, key=None):
