@@ -52,6 +52,7 @@
 #include "connection_set.h"
 #include "fcgi_finish.h"
 #include "log.h"
+#include "monotonic.h"
 
 /* how long to stay off the listening socket when out of descriptors or
  * memory (it stays readable, so re-arming at once would spin) */
@@ -144,15 +145,6 @@ OS_Write(int fd, char *buf, size_t len)
 	return (size_t)n >= len ? (int)len : (int)n;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A key for the peer: the process on a unix socket (all of nginx's workers
  * are separate processes), the address over TCP. */
 static uint64_t
@@ -186,7 +178,7 @@ peer_of(int fd, const struct sockaddr_storage *addr)
 static void
 list_append(struct connection_set *set, struct fastcgi_connection *conn)
 {
-	conn->waiting_since_ms = now_ms();
+	conn->waiting_since_ms = monotonic_ms();
 	conn->prev = set->newest;
 	conn->next = NULL;
 	if (set->newest != NULL)
@@ -509,7 +501,7 @@ static int
 drain_step(struct connection_set *set)
 {
 	bool begin = false;
-	long long now = now_ms(), left;
+	long long now = monotonic_ms(), left;
 	size_t open;
 
 	pthread_mutex_lock(&set->lock);
@@ -537,7 +529,7 @@ sweep(struct connection_set *set)
 {
 	struct fastcgi_connection *conn, *next;
 	unsigned long late, over, invalid, refused;
-	long long now = now_ms();
+	long long now = monotonic_ms();
 	uint64_t expirations;
 
 	if (read(set->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
@@ -605,7 +597,7 @@ receive(struct connection_set *set, struct fastcgi_connection *conn)
 		if (n <= 0)
 			return RECEIVE_DROP;    /* closed by the peer, or shut down by the set */
 		if (conn->len == 0)
-			conn->first_byte_ms = now_ms();
+			conn->first_byte_ms = monotonic_ms();
 		conn->len += (size_t)n;
 		scanned = fastcgi_request_scan(&conn->scan, conn->buf, conn->len, &set->limits);
 		if (scanned == FASTCGI_SCAN_COMPLETE)

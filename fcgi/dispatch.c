@@ -13,6 +13,7 @@
 #include "cors.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "json_memory.h"
 
 #define DISPATCH_ATTEMPTS 4  /* first try + retries on serialization failure or deadlock */
@@ -348,15 +349,6 @@ run_without_transaction(struct handler_ctx *ctx, const struct route_handlers *ha
 		return true;
 	http_response_clear(ctx->res);
 	return false;
-}
-
-static long long
-monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The request's line: what was asked, by whom, what it answered and what

@@ -5,16 +5,8 @@
 #include <time.h>
 #include "handler.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "sql_metrics.h"
-
-static long long
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads the business gauges when they are stale and this scrape is the one
  * to refresh them; a failed read keeps the last values. */

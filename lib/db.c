@@ -7,6 +7,7 @@
 #include <time.h>
 #include "db.h"
 #include "log.h"
+#include "monotonic.h"
 
 #define DB_STATEMENT_NAME_MAX 32
 #define DB_BATCH_MAX 4
@@ -224,15 +225,6 @@ remember_sqlstate(struct db *db, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(db->last_sqlstate, sizeof(db->last_sqlstate), "%s", state ? state : "");
-}
-
-static long long
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Waits until PQgetResult will not block: false when nothing came within
