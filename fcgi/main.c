@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "handler.h"
 #include <libpq-fe.h>
+#include <systemd/sd-daemon.h>
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -44,6 +45,8 @@
 #define LISTEN_BACKLOG 1024
 #define MAX_PROCESSES 64
 #define RESTART_PAUSE_MS 200
+/* how often the master tries the database until it first answers */
+#define DATABASE_RETRY_MS 1000
 #define DRAIN_MARGIN_MS 500
 
 static volatile sig_atomic_t stop_requested;
@@ -355,37 +358,35 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Tells systemd (Type=notify) how the start or the stop goes: one datagram
- * to $NOTIFY_SOCKET, as sd_notify(3) sends it, without linking libsystemd.
- * Without NOTIFY_SOCKET (not under systemd) it does nothing; a failure is
- * ignored, as systemd's own sd_notify leaves it to the caller: the start
+/* Tells systemd (Type=notify) how the start or the stop goes, through
+ * libsystemd's sd_notify(3). Not under systemd (no NOTIFY_SOCKET) it does
+ * nothing; a failure is logged and otherwise ignored: the unit's start
  * timeout then says what went wrong. */
 static void
 notify_systemd(const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un addr;
-	socklen_t len;
-	size_t n;
-	int fd;
+	int r = sd_notify(0, state);
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	n = strlen(path);
-	if (n >= sizeof(addr.sun_path))
-		return;
-	memset(&addr, 0, sizeof(addr));
-	addr.sun_family = AF_UNIX;
-	memcpy(addr.sun_path, path, n);
-	if (path[0] == '@')
-		addr.sun_path[0] = '\0';       /* an abstract socket's name */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, len) < 0)
-		log_messagef(LOG_WARN, "notify_failed", "NOTIFY_SOCKET: %s", strerror(errno));
-	close(fd);
+	if (r < 0)
+		log_messagef(LOG_WARN, "notify_failed", "sd_notify: %s", strerror(-r));
+}
+
+/* Whether a database connection works: connected, and the app's statements
+ * prepared against the schema. Readiness waits for it, so that systemd
+ * orders units after a pf-account that can answer; the connection is
+ * closed at once, before the master forks a worker again. */
+static bool
+database_answers(const struct app_config *cfg)
+{
+	struct db db;
+	bool answers;
+
+	db_init(&db, cfg->database, cfg->statement_timeout_ms);
+	if (cfg->database_transaction_pool)
+		db_use_unnamed_statements(&db);
+	answers = db_ensure(&db) == PF_OK;
+	db_close(&db);
+	return answers;
 }
 
 static void
@@ -481,6 +482,7 @@ main(int argc, char **argv)
 	time_t deadline;
 	struct stat socket_file;        /* the socket file as installed */
 	bool check_only = false;
+	bool ready = false;             /* READY=1 sent */
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -536,14 +538,27 @@ main(int argc, char **argv)
 	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
 		workers[i] = worker_spawn(listen_fd, &cfg);
-	/* the socket is listening and the workers take from it: nginx may
-	 * connect from now on */
-	notify_systemd("READY=1");
-
+	/* READY=1 once the socket listens, the workers take from it and a
+	 * database connection works; until then the workers answer (a 503
+	 * while the database is away) and the master retries the database */
 	while (!stop_requested) {
-		pid_t pid = waitpid(-1, &status, 0);
-		if (pid < 0)
-			continue; /* EINTR from the stop signal */
+		pid_t pid;
+
+		if (!ready) {
+			ready = database_answers(&cfg);
+			if (ready) {
+				notify_systemd("READY=1");
+				log_message(LOG_INFO, "ready", "the socket listens and the database answers");
+			} else {
+				notify_systemd("STATUS=waiting for the database (PF_DATABASE)");
+			}
+		}
+		pid = waitpid(-1, &status, ready ? 0 : WNOHANG);
+		if (pid <= 0) {
+			if (!ready)
+				sleep_ms(DATABASE_RETRY_MS);
+			continue; /* EINTR from the stop signal, or not ready yet */
+		}
 		for (i = 0; i < cfg.processes; i++) {
 			if (workers[i] != pid)
 				continue;
