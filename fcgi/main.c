@@ -181,11 +181,18 @@ worker_spawn(int listen_fd, const struct app_config *cfg)
 
 	if (pid == 0) {
 		struct sigaction sa;
+		sigset_t child_set;
+
 		worker_bind_to_master(master);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		/* SIGTERM and SIGINT stay blocked (the master's mask): a stop signal
+		 * sent now waits for worker_run's sigwait() */
+		sigemptyset(&child_set);
+		sigaddset(&child_set, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &child_set, NULL);
 		_exit(worker_run(listen_fd, cfg));
 	}
 	return pid;
@@ -390,6 +397,46 @@ database_answers(const struct app_config *cfg)
 }
 
 static void
+on_child_signal(int sig)
+{
+	(void)sig;      /* blocked in the master: sigtimedwait() takes it */
+}
+
+/* Waits for a stop signal or a worker's end, at most timeout_ms (or for
+ * ever if negative); a stop signal sets stop_requested. */
+static void
+master_wait(const sigset_t *signals, long timeout_ms)
+{
+	struct timespec timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+	int sig = sigtimedwait(signals, NULL, timeout_ms < 0 ? NULL : &timeout);
+
+	if (sig == SIGTERM || sig == SIGINT)
+		stop_requested = 1;
+}
+
+/* Reaps every worker that has ended and, unless the master is stopping,
+ * starts another in its place. */
+static void
+restart_ended_workers(pid_t *workers, int count, int listen_fd, const struct app_config *cfg)
+{
+	pid_t pid;
+	int status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < count; i++) {
+			if (workers[i] != pid)
+				continue;
+			log_worker_ended(pid, status, !stop_requested);
+			if (!stop_requested) {
+				metrics_worker_restart();
+				sleep_ms(RESTART_PAUSE_MS);
+				workers[i] = worker_spawn(listen_fd, cfg);
+			}
+		}
+	}
+}
+
+static void
 usage(FILE *f)
 {
 	fprintf(f,
@@ -483,6 +530,7 @@ main(int argc, char **argv)
 	struct stat socket_file;        /* the socket file as installed */
 	bool check_only = false;
 	bool ready = false;             /* READY=1 sent */
+	sigset_t master_signals;        /* blocked; taken by master_wait() */
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -529,11 +577,22 @@ main(int argc, char **argv)
 		goto refused;
 	}
 
+	/* The master takes the stop signals and its workers' ends with
+	 * sigtimedwait() (master_wait): a signal arriving between a check of
+	 * stop_requested and a blocking wait would otherwise be missed, and
+	 * the master would wait for ever */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child_signal;  /* SIG_DFL would discard SIGCHLD */
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&master_signals);
+	sigaddset(&master_signals, SIGTERM);
+	sigaddset(&master_signals, SIGINT);
+	sigaddset(&master_signals, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &master_signals, NULL);
 
 	log_started(&cfg);
 	for (i = 0; i < cfg.processes; i++)
@@ -542,8 +601,6 @@ main(int argc, char **argv)
 	 * database connection works; until then the workers answer (a 503
 	 * while the database is away) and the master retries the database */
 	while (!stop_requested) {
-		pid_t pid;
-
 		if (!ready) {
 			ready = database_answers(&cfg);
 			if (ready) {
@@ -553,22 +610,9 @@ main(int argc, char **argv)
 				notify_systemd("STATUS=waiting for the database (PF_DATABASE)");
 			}
 		}
-		pid = waitpid(-1, &status, ready ? 0 : WNOHANG);
-		if (pid <= 0) {
-			if (!ready)
-				sleep_ms(DATABASE_RETRY_MS);
-			continue; /* EINTR from the stop signal, or not ready yet */
-		}
-		for (i = 0; i < cfg.processes; i++) {
-			if (workers[i] != pid)
-				continue;
-			log_worker_ended(pid, status, !stop_requested);
-			if (!stop_requested) {
-				metrics_worker_restart();
-				sleep_ms(RESTART_PAUSE_MS);
-				workers[i] = worker_spawn(listen_fd, &cfg);
-			}
-		}
+		restart_ended_workers(workers, cfg.processes, listen_fd, &cfg);
+		if (!stop_requested)
+			master_wait(&master_signals, ready ? -1 : DATABASE_RETRY_MS);
 	}
 
 	/* drain: new connections find no socket (the workers also shut it, so
