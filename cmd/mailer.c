@@ -40,7 +40,7 @@
 #include "sql_mail.h"
 
 #ifndef PF_MAIL_TEMPLATE_DIR
-#define PF_MAIL_TEMPLATE_DIR "/usr/local/share/personaforge-account/mail"
+#define PF_MAIL_TEMPLATE_DIR "/usr/local/share/personaforge/mail"
 #endif
 
 #define MAILER_TEMPLATE_MAX (64 * 1024)

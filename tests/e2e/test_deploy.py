@@ -1,7 +1,9 @@
 """make install: what it lays out under DESTDIR works where it lands.
 
 `make install DESTDIR=<tmp>` once (the module's first test to need it runs
-it), then: every systemd unit passes `systemd-analyze verify`; the nginx
+it), then: the package's data (migrations, mail templates, reference pages)
+is all under $(datadir)/personaforge, where the mailer and the nginx site
+look for it; every systemd unit passes `systemd-analyze verify`; the nginx
 site and snippet pass `nginx -t` beside Debian's default site, in a copy of
 the stock /etc/nginx; the installed migrate.sh brings an empty database (a
 fresh one in the suite's PostgreSQL) to the schema the suite runs on, and a
@@ -57,6 +59,12 @@ def test_install_lays_out_everything():
     expected += [s["pfdatadir"] + "/migrations/" + f
                  for f in os.listdir(os.path.join(SRC, "sql", "migrations"))
                  if re.match(r"^\d{3}_.*\.sql$", f)]
+    expected += [s["pfdatadir"] + "/personaforge.json"]
+    # the mail templates and the reference pages beside the migrations
+    expected += [s["pfdatadir"] + "/mail/" + f for f in os.listdir(os.path.join(SRC, "mail"))
+                 if f.endswith((".txt", ".html"))]
+    expected += [s["pfdatadir"] + "/web/" + d + "/" + f for d in ("account", "support", "shared")
+                 for f in os.listdir(os.path.join(SRC, "web", d))]
     expected += [s["mandir"] + "/man8/" + m for m in ("pf-account.8", "pf-billing-cycle.8", "pf-mailer.8")]
     expected += [s["mandir"] + "/man5/pf-account.conf.5"]
     missing = [p for p in expected if not os.path.isfile(under(p))]
@@ -74,6 +82,29 @@ def test_install_lays_out_everything():
                     assert not re.search(r"@[A-Za-z_]+@", line), (f, line)
     unit = open(under(s["systemdsystemunitdir"] + "/pf-account.service")).read()
     assert "ExecStart=" + s["bindir"] + "/pf-account\n" in unit, unit
+
+
+def test_data_under_one_directory():
+    """The package's data is all under pfdatadir ($(datadir)/personaforge):
+    nothing under the package-named $(pkgdatadir) or elsewhere in datadir
+    but the manual pages, and what names the data finds it there."""
+    s = installed()
+    assert s["pkgdatadir"] != s["pfdatadir"], s
+    assert not os.path.exists(under(s["pkgdatadir"])), s["pkgdatadir"]
+    stray = [os.path.join(root, f)[len(s["destdir"]):]
+             for root, _, files in os.walk(under(s["datadir"])) for f in files]
+    stray = [p for p in stray if not p.startswith((s["pfdatadir"] + "/", s["mandir"] + "/"))]
+    assert not stray, stray
+    # the nginx site serves the pages from there
+    site = open(under(s["sysconfdir"] + "/nginx/sites-available/personaforge")).read()
+    roots = re.findall(r"(?m)^\s*root\s+(\S+);", site)
+    assert roots == [s["pfdatadir"] + "/web"], roots
+    for d in ("account", "support"):
+        assert os.path.isfile(under(roots[0] + "/" + d + "/index.html")), d
+    # pf-mailer's default PF_MAIL_TEMPLATES is the installed mail/
+    mailer = open(under(s["bindir"] + "/pf-mailer"), "rb").read()
+    assert (s["pfdatadir"] + "/mail\0").encode() in mailer
+    assert b"personaforge-account/mail" not in mailer
 
 
 def test_man_pages_pass_mandoc_lint():
