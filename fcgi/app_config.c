@@ -19,16 +19,24 @@
  * is a mistake (a typo would otherwise leave a setting at its default
  * without a word) and stops the program at start. The environment is not
  * checked this way: it carries other PF_ variables (the stack's, the test
- * harness's). */
-static const char *const known_keys[] = {
-	/* pf-account */
+ * harness's).
+ *
+ * pf-account's keys (config_load): `pf-account --check-config` prints
+ * every one of them, secrets by their length only, and
+ * tests/e2e/test_command_line.py takes this list as the one to check that
+ * output and pf-account.conf(5) against. */
+static const char *const app_keys[] = {
 	"PF_DATABASE", "PF_DATABASE_POOLING", "PF_STATEMENT_TIMEOUT_MS",
 	"PF_JWT_ALG", "PF_JWT_KEY", "PF_JWT_KEY_FILE", "PF_JWT_ISSUER", "PF_JWT_AUDIENCE",
 	"PF_JWT_LEEWAY", "PF_SOCKET", "PF_SOCKET_MODE", "PF_SOCKET_GROUP", "PF_LISTEN",
 	"PF_FASTCGI_ALLOW", "PF_PROCESSES", "PF_THREADS", "PF_DRAIN_SECONDS",
 	"PF_LOG_LEVEL", "PF_LOG_REQUESTS", "PF_METRICS", "PF_METRICS_REFRESH_SECONDS",
 	"PF_CORS_ORIGINS",
-	/* pf-mailer */
+};
+
+/* pf-mailer's keys (config_load_mail, beside PF_DATABASE and
+ * PF_STATEMENT_TIMEOUT_MS above) */
+static const char *const mailer_keys[] = {
 	"PF_SMTP_URL", "PF_SMTP_USER", "PF_SMTP_PASSWORD_FILE", "PF_SMTP_STARTTLS",
 	"PF_SMTP_TIMEOUT_SECONDS", "PF_MAIL_FROM", "PF_SUPPORT_EMAIL", "PF_MAIL_TEMPLATES",
 	"PF_MAIL_SWEEP_SECONDS", "PF_MAIL_MAX_ATTEMPTS", "PF_MAIL_BACKOFF_BASE_SECONDS",
@@ -60,14 +68,21 @@ file_values_free(struct file_values *fv)
 }
 
 static bool
-key_known(const char *key)
+key_in(const char *const *keys, size_t count, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
-		if (strcmp(known_keys[i], key) == 0)
+	for (i = 0; i < count; i++)
+		if (strcmp(keys[i], key) == 0)
 			return true;
 	return false;
+}
+
+static bool
+key_known(const char *key)
+{
+	return key_in(app_keys, sizeof(app_keys) / sizeof(app_keys[0]), key) ||
+	    key_in(mailer_keys, sizeof(mailer_keys) / sizeof(mailer_keys[0]), key);
 }
 
 /* s without its leading and trailing blanks (in place) */
@@ -263,23 +278,24 @@ on_off_setting(const struct file_values *fv, const char *key, bool def, bool *ou
 }
 
 /* PF_LOG_LEVEL (debug, info, warn, error) and PF_LOG_REQUESTS (on, off):
- * applied at once, so that what follows logs at the chosen level. */
+ * applied at once, so that what follows logs at the chosen level, and kept
+ * in cfg for --check-config to show. */
 static int
-log_settings(const struct file_values *fv)
+log_settings(const struct file_values *fv, struct app_config *cfg)
 {
 	const char *level_text = lookup(fv, "PF_LOG_LEVEL");
-	const char *requests = lookup(fv, "PF_LOG_REQUESTS");
 	enum log_level level = LOG_INFO;
+	bool requests;
 
 	if (level_text != NULL && log_level_parse(level_text, &level) != 0) {
 		value_errorf(fv, "PF_LOG_LEVEL", "PF_LOG_LEVEL must be debug, info, warn or error");
 		return -1;
 	}
-	if (requests != NULL && strcmp(requests, "on") != 0 && strcmp(requests, "off") != 0) {
-		value_errorf(fv, "PF_LOG_REQUESTS", "PF_LOG_REQUESTS must be on or off");
+	if (on_off_setting(fv, "PF_LOG_REQUESTS", true, &requests) != 0)
 		return -1;
-	}
-	log_configure(level, requests == NULL || strcmp(requests, "on") == 0);
+	log_configure(level, requests);
+	cfg->log_level = level;
+	cfg->log_requests = requests;
 	return 0;
 }
 
@@ -381,7 +397,7 @@ config_load(struct app_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	if (path != NULL && path[0] != '\0' && file_values_read(path, &fv) != 0)
 		goto out;
-	if (log_settings(&fv) != 0)
+	if (log_settings(&fv, cfg) != 0)
 		goto out;
 	if (string_setting(&fv, "PF_DATABASE", "dbname=personaforge", cfg->database,
 	    sizeof(cfg->database)) != 0 ||
@@ -422,7 +438,10 @@ config_load(struct app_config *cfg)
 		if (cfg->auth.key == NULL)
 			goto out;
 	} else if (key_file != NULL && key_file[0] != '\0') {
-		if (read_key_file(key_file, &cfg->auth) != 0)
+		/* the path is shown by --check-config, never the key */
+		if (string_setting(&fv, "PF_JWT_KEY_FILE", NULL, cfg->jwt_key_file,
+		    sizeof(cfg->jwt_key_file)) != 0 ||
+		    read_key_file(key_file, &cfg->auth) != 0)
 			goto out;
 	} else {
 		/* no key, no signature check: refuse to start rather than serve */

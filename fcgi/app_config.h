@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "auth_jwt.h"
 #include "cors.h"
+#include "log.h"
 #include "peer_allow.h"
 
 #define CONFIG_PATH_MAX 512
@@ -15,6 +16,7 @@ struct app_config {
 	char database[CONFIG_CONNINFO_MAX];   /* PF_DATABASE: libpq conninfo */
 	bool database_transaction_pool;       /* PF_DATABASE_POOLING=transaction: behind PgBouncer's transaction mode */
 	struct auth_config auth;              /* PF_JWT_ALG, PF_JWT_KEY / PF_JWT_KEY_FILE, PF_JWT_ISSUER, PF_JWT_AUDIENCE, PF_JWT_LEEWAY */
+	char jwt_key_file[CONFIG_PATH_MAX];   /* PF_JWT_KEY_FILE when the key came from it, else empty */
 	int processes;                        /* PF_PROCESSES: worker processes (default 1) */
 	int threads;                          /* PF_THREADS: threads per process, one DB connection each (default 8) */
 	char socket_path[CONFIG_PATH_MAX];    /* PF_SOCKET: the unix socket, unless PF_LISTEN */
@@ -24,6 +26,8 @@ struct app_config {
 	char socket_group[64];                /* PF_SOCKET_GROUP: group given the socket (nginx's), optional */
 	int statement_timeout_ms;             /* PF_STATEMENT_TIMEOUT_MS (default 5000) */
 	int drain_seconds;                    /* PF_DRAIN_SECONDS: SIGTERM grace (default 10) */
+	enum log_level log_level;             /* PF_LOG_LEVEL: applied by config_load, kept to be shown (default info) */
+	bool log_requests;                    /* PF_LOG_REQUESTS: on (default) or off, likewise */
 	bool metrics;                         /* PF_METRICS: on (default) or off */
 	int metrics_refresh_seconds;          /* PF_METRICS_REFRESH_SECONDS: business gauges' age at most (default 15) */
 	struct cors_config cors;              /* PF_CORS_ORIGINS: origins allowed cross-origin (default none) */

@@ -482,12 +482,44 @@ print_conninfo(const char *conninfo)
 	PQconninfoFree(options);
 }
 
+/* PF_FASTCGI_ALLOW as parsed: IPv4 entries (kept IPv4-mapped) in IPv4
+ * form, a prefix length only where the entry is a network, so that what is
+ * shown can be pasted back as the setting. */
+static void
+print_allow_list(const struct peer_allow_list *list)
+{
+	char text[INET6_ADDRSTRLEN];
+	size_t i;
+
+	printf("PF_FASTCGI_ALLOW=");
+	for (i = 0; i < list->count; i++) {
+		const struct in6_addr *net = &list->network[i];
+		unsigned len = list->prefix_len[i];
+		bool v4 = IN6_IS_ADDR_V4MAPPED(net) && len >= 96;
+
+		if (v4) {
+			inet_ntop(AF_INET, &net->s6_addr[12], text, sizeof(text));
+			len -= 96;
+		} else {
+			inet_ntop(AF_INET6, net, text, sizeof(text));
+		}
+		printf("%s%s", i > 0 ? ", " : "", text);
+		if (len != (v4 ? 32u : 128u))
+			printf("/%u", len);
+	}
+	printf("\n");
+}
+
 /* --check-config: the settings in effect, after defaults, without secrets
- * (the JWT key is named by its length only, the database password hidden). */
+ * (the JWT key is named by its length only, the database password hidden).
+ * Every key of app_config.c's app_keys has its line, those not in effect
+ * too (with a comment saying so): a setting missing from the output would
+ * leave the operator to guess what the app does with it. */
 static void
 print_config(const struct app_config *cfg)
 {
 	const char *path = getenv("PF_CONFIG");
+	bool tcp = cfg->listen_address[0] != '\0';
 	int i;
 
 	printf("# pf-account %s: the configuration is usable\n", PACKAGE_VERSION);
@@ -497,26 +529,31 @@ print_config(const struct app_config *cfg)
 	printf("PF_STATEMENT_TIMEOUT_MS=%d\n", cfg->statement_timeout_ms);
 	printf("PF_JWT_ALG=%s\n", auth_alg_name(cfg->auth.alg));
 	printf("PF_JWT_KEY=(hidden, %zu bytes)\n", cfg->auth.key_len);
+	/* the file's name is no secret; empty when PF_JWT_KEY held the key */
+	printf("PF_JWT_KEY_FILE=%s\n", cfg->jwt_key_file);
 	printf("PF_JWT_ISSUER=%s\n", cfg->auth.issuer);
 	printf("PF_JWT_AUDIENCE=%s\n", cfg->auth.audience);
 	printf("PF_JWT_LEEWAY=%d\n", cfg->auth.leeway_seconds);
-	if (cfg->listen_address[0] != '\0') {
-		printf("PF_LISTEN=%s\n", cfg->listen_address);
-		printf("PF_FASTCGI_ALLOW=(%zu entries)\n", cfg->fastcgi_allow.count);
-	} else {
-		printf("PF_SOCKET=%s\n", cfg->socket_path);
-		printf("PF_SOCKET_MODE=%04o\n", (unsigned)cfg->socket_mode);
-		printf("PF_SOCKET_GROUP=%s\n", cfg->socket_group);
-	}
+	printf("%s\n", tcp ? "# FastCGI over TCP (PF_LISTEN): the PF_SOCKET settings are not used"
+	    : "# FastCGI on the unix socket (PF_SOCKET): PF_FASTCGI_ALLOW is not used");
+	printf("PF_LISTEN=%s\n", cfg->listen_address);
+	print_allow_list(&cfg->fastcgi_allow);
+	printf("PF_SOCKET=%s\n", cfg->socket_path);
+	printf("PF_SOCKET_MODE=%04o\n", (unsigned)cfg->socket_mode);
+	printf("PF_SOCKET_GROUP=%s\n", cfg->socket_group);
 	printf("PF_PROCESSES=%d\n", cfg->processes);
 	printf("PF_THREADS=%d\n", cfg->threads);
 	printf("PF_DRAIN_SECONDS=%d\n", cfg->drain_seconds);
+	printf("PF_LOG_LEVEL=%s\n", log_level_name(cfg->log_level));
+	printf("PF_LOG_REQUESTS=%s\n", cfg->log_requests ? "on" : "off");
 	printf("PF_METRICS=%s\n", cfg->metrics ? "on" : "off");
 	printf("PF_METRICS_REFRESH_SECONDS=%d\n", cfg->metrics_refresh_seconds);
 	printf("PF_CORS_ORIGINS=");
 	for (i = 0; i < cfg->cors.count; i++)
 		printf("%s%s", i > 0 ? " " : "", cfg->cors.origins[i]);
 	printf("\n");
+	/* accepted in the shared file, but read and checked by pf-mailer alone */
+	printf("# PF_SMTP_*, PF_MAIL_* and PF_SUPPORT_EMAIL are pf-mailer's: not checked here\n");
 }
 
 int

@@ -66,6 +66,14 @@ log_level_parse(const char *text, enum log_level *out)
 	return -1;
 }
 
+const char *
+log_level_name(enum log_level level)
+{
+	if ((size_t)level >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[level];
+}
+
 bool
 log_enabled(enum log_level level)
 {

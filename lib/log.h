@@ -20,6 +20,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_configure(enum log_level level, bool request_lines);
 /* Parses "debug", "info", "warn" or "error". Returns 0 or -1. */
 int log_level_parse(const char *text, enum log_level *out);
+/* The name log_level_parse takes for level (what a configuration shows). */
+const char *log_level_name(enum log_level level);
 bool log_enabled(enum log_level level);
 bool log_request_lines(void);
 

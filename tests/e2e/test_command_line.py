@@ -1,6 +1,8 @@
 """The programs' command lines and pf-account's configuration errors:
 --version (configure's version), --help, --check-config (the effective
-settings without a secret; 0 or 1), an unknown key in the PF_CONFIG file
+settings without a secret, a line for every key fcgi/app_config.c's
+app_keys[] lists, each showing the value set; 0 or 1), pf-account.conf(5)
+naming the same keys as the programs accept, an unknown key in the PF_CONFIG file
 refused with its file and line, blanks around '=' trimmed, a file others
 can read warned about. Needs no stack: each run has its own files and an
 environment without the suite's PF_ variables."""
@@ -76,6 +78,94 @@ def test_check_config_good_prints_settings_without_secrets():
                for l in lines), r.stdout
     assert SECRET_TEXT not in r.stdout + r.stderr and DB_PASSWORD not in r.stdout + r.stderr
     assert "readable by every user" not in r.stderr, r.stderr
+
+
+def config_keys(table):
+    """The keys of one of fcgi/app_config.c's tables (app_keys: pf-account's,
+    mailer_keys: pf-mailer's), the list the file check accepts."""
+    text = open(os.path.join(SRC, "fcgi", "app_config.c")).read()
+    m = re.search(r"\b" + table + r"\[\] = \{(.*?)\};", text, re.S)
+    assert m, f"no {table}[] in fcgi/app_config.c"
+    keys = re.findall(r'"(PF_[A-Z0-9_]+)"', m.group(1))
+    assert len(keys) >= 10, keys
+    return keys
+
+
+def shown_settings(stdout):
+    """--check-config's KEY=VALUE lines (comments left out)."""
+    return dict(l.split("=", 1) for l in stdout.splitlines() if "=" in l and not l.startswith("#"))
+
+
+# what --check-config must show for each of pf-account's keys but the
+# secret and the conninfo, when set to something other than its default:
+# key -> (the value in the file, the line's value)
+NON_DEFAULT = {
+    "PF_DATABASE_POOLING": ("transaction", "transaction"),
+    "PF_STATEMENT_TIMEOUT_MS": ("1234", "1234"),
+    "PF_JWT_ALG": ("HS256", "HS256"),
+    "PF_JWT_KEY_FILE": (None, None),   # a file of the test's: its path
+    "PF_JWT_ISSUER": ("https://issuer.example", "https://issuer.example"),
+    "PF_JWT_AUDIENCE": ("aud-check", "aud-check"),
+    "PF_JWT_LEEWAY": ("5", "5"),
+    "PF_SOCKET": ("/tmp/pf-check.sock", "/tmp/pf-check.sock"),
+    "PF_SOCKET_MODE": ("0600", "0600"),
+    "PF_SOCKET_GROUP": ("www-data", "www-data"),
+    "PF_LISTEN": ("127.0.0.1:9000", "127.0.0.1:9000"),
+    "PF_FASTCGI_ALLOW": ("10.1.2.0/24 ::1,192.0.2.7", "10.1.2.0/24, ::1, 192.0.2.7"),
+    "PF_PROCESSES": ("2", "2"),
+    "PF_THREADS": ("3", "3"),
+    "PF_DRAIN_SECONDS": ("7", "7"),
+    "PF_LOG_LEVEL": ("warn", "warn"),
+    "PF_LOG_REQUESTS": ("off", "off"),
+    "PF_METRICS": ("off", "off"),
+    "PF_METRICS_REFRESH_SECONDS": ("42", "42"),
+    "PF_CORS_ORIGINS": ("https://a.example, https://b.example", "https://a.example https://b.example"),
+}
+
+
+def test_check_config_prints_every_key_of_the_app():
+    r, _ = run([APP, "--check-config"], GOOD)
+    assert r.returncode == 0, r
+    shown = shown_settings(r.stdout)
+    missing = [k for k in config_keys("app_keys") if k not in shown]
+    assert not missing, (missing, r.stdout)
+    # the defaults of the log and metrics settings
+    assert shown["PF_LOG_LEVEL"] == "info" and shown["PF_LOG_REQUESTS"] == "on", r.stdout
+    assert shown["PF_METRICS"] == "on" and shown["PF_METRICS_REFRESH_SECONDS"] == "15", r.stdout
+    assert shown["PF_JWT_KEY_FILE"] == "", r.stdout
+
+
+def test_check_config_shows_each_setting_as_set():
+    # the table above covers every key: a new key needs its line and its case
+    assert set(NON_DEFAULT) | {"PF_DATABASE", "PF_JWT_KEY"} == set(config_keys("app_keys"))
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.path.join(tmp, "jwt.key")
+        open(key, "w").write(SECRET_TEXT + "\n")
+        os.chmod(key, 0o600)
+        settings = dict(NON_DEFAULT, PF_JWT_KEY_FILE=(key, key))
+        text = f"PF_DATABASE=host=/run/postgresql dbname=personaforge password={DB_PASSWORD}\n"
+        text += "".join(f"{k}={v}\n" for k, (v, _) in settings.items())
+        r, _ = run([APP, "--check-config"], text)
+    assert r.returncode == 0, r
+    shown = shown_settings(r.stdout)
+    wrong = {k: shown.get(k) for k, (_, want) in settings.items() if shown.get(k) != want}
+    assert not wrong, (wrong, r.stdout)
+    # the key from the file, by its length only (the newline is not part of it)
+    assert shown["PF_JWT_KEY"] == f"(hidden, {len(SECRET_TEXT)} bytes)", r.stdout
+    assert "password=(hidden)" in shown["PF_DATABASE"], r.stdout
+    assert SECRET_TEXT not in r.stdout + r.stderr and DB_PASSWORD not in r.stdout + r.stderr
+    # over TCP, the socket's lines are there but said to be unused
+    assert "# FastCGI over TCP (PF_LISTEN): the PF_SOCKET settings are not used" in r.stdout, r.stdout
+
+
+def test_manual_page_names_every_key():
+    """pf-account.conf(5) lists the same keys as the tables the programs
+    accept, each under its program."""
+    text = open(os.path.join(SRC, "man", "pf-account.conf.5")).read()
+    service = text.split(".Ss The service", 1)[1].split(".Ss The mailer", 1)[0]
+    mailer = text.split(".Ss The mailer", 1)[1].split(".Sh ", 1)[0]
+    assert set(re.findall(r"Ev (PF_[A-Z0-9_]+)", service)) == set(config_keys("app_keys"))
+    assert set(re.findall(r"Ev (PF_[A-Z0-9_]+)", mailer)) == set(config_keys("mailer_keys"))
 
 
 def test_check_config_unknown_key_names_file_and_line():
