@@ -5,7 +5,7 @@
 # end-to-end tests against it over HTTP, stops it, and prints the totals as
 # its last line: "N passed, M failed".
 # Environment: PF_BUILD_DIR (where pf-account is), PF_E2E_FILTER (substrings
-# selecting e2e tests), PF_E2E_EXCLUDE, PF_APP_WRAPPER (run the app under e.g.
+# selecting e2e tests, separated by commas or spaces), PF_E2E_EXCLUDE, PF_APP_WRAPPER (run the app under e.g.
 # valgrind), PF_FUZZ_SECONDS (per fuzz target; default 5, 0 = no fuzzing),
 # PF_DB_TESTS (binaries testing lib/db.c against the stack's PostgreSQL).
 set -u
