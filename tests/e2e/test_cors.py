@@ -6,13 +6,9 @@ configuration plus PF_CORS_ORIGINS, asked over FastCGI as nginx asks it
 an allowed origin gets a 204 preflight with the path's methods and the
 headers they take, and Access-Control-Allow-Origin on every answer; any
 other origin gets none of it, and OPTIONS stays 405 for it."""
-import os, shutil, socket, subprocess, tempfile, time
 from harness import *
-from test_fastcgi_hop import fastcgi_request, read_answer
+from app_instance import AppInstance
 
-STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
-APP = os.path.join(os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
-                   "pf-account")
 ALLOWED = "http://pages.example:8443"
 OTHER = "https://app.personaforge.xyz.evil.example"
 
@@ -37,59 +33,10 @@ def test_cors_unset_no_headers_and_options_as_before():
     assert r.status == 200 and cors_headers(r.headers) == {}, r.headers
 
 
-class CorsApp:
+def cors_app(origins):
     """pf-account with the stack's configuration and PF_CORS_ORIGINS."""
-
-    def __init__(self, origins):
-        self.dir = tempfile.mkdtemp(prefix="pf-cors-")
-        self.socket = os.path.join(self.dir, "app.sock")
-        lines = [line.rstrip("\n") for line in open(os.path.join(STACK_DIR, "pf-account.conf"))
-                 if line.split("=", 1)[0] not in ("PF_SOCKET", "PF_PROCESSES", "PF_THREADS")]
-        lines += [f"PF_SOCKET={self.socket}", "PF_PROCESSES=1", "PF_THREADS=2"]
-        config = os.path.join(self.dir, "pf-account.conf")
-        with open(config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(config, 0o600)
-        self.proc = subprocess.Popen([APP], env={**os.environ, "PF_CONFIG": config, "PF_CORS_ORIGINS": origins},
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def wait_listening(self):
-        deadline = time.time() + 10
-        while not os.path.exists(self.socket):
-            assert self.proc.poll() is None, self.output()
-            assert time.time() < deadline, "the app did not start"
-            time.sleep(0.05)
-
-    def ask(self, method, uri, headers=None, body=b""):
-        """(status, {header: value}, body) of one request."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(self.socket)
-        try:
-            s.sendall(fastcgi_request(method, uri, body=body, headers=headers or {}))
-            stdout, _ = read_answer(s)
-        finally:
-            s.close()
-        head, _, payload = stdout.partition(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        hdrs = {}
-        for line in lines:
-            name, _, value = line.partition(": ")
-            hdrs[name.lower()] = value
-        return int(hdrs["status"][:3]), hdrs, payload
-
-    def output(self):
-        self.stop()
-        return self.proc.stdout.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    return AppInstance({"PF_THREADS": "2"}, env={"PF_CORS_ORIGINS": origins}, suite_env=True,
+                       prefix="pf-cors-").start(wait=False)
 
 
 def preflight(app, uri, origin, method):
@@ -98,9 +45,9 @@ def preflight(app, uri, origin, method):
 
 
 def test_cors_set_allowed_origin_only():
-    app = CorsApp(f"https://app.personaforge.xyz, {ALLOWED}")
+    app = cors_app(f"https://app.personaforge.xyz, {ALLOWED}")
     try:
-        app.wait_listening()
+        app.wait_ready()
         uid = new_id()
         auth = {"HTTP_AUTHORIZATION": "Bearer " + token(uid)}
         # preflight of a POST path: 204, its methods, the headers a POST takes
@@ -141,15 +88,15 @@ def test_cors_set_allowed_origin_only():
         status, h, _ = app.ask("GET", "/api/v1/account", auth)
         assert status == 200 and cors_headers(h) == {} and h["vary"] == "Origin", h
     finally:
-        app.stop()
+        app.close()
 
 
 def test_cors_bad_origins_refused_at_start():
     for bad in ("*", "https://app.personaforge.xyz/", "https://*.personaforge.xyz", "app.personaforge.xyz"):
-        app = CorsApp(bad)
+        app = cors_app(bad)
         try:
             assert app.proc.wait(10) != 0, bad
-            out = app.proc.stdout.read().decode()
+            out = app.output()
             assert "PF_CORS_ORIGINS" in out, out
         finally:
-            app.stop()
+            app.close()

@@ -8,14 +8,11 @@ Every scenario checks that each effect is applied once (audit, outbox and
 feedback rows, the idempotency answer) and restores what it changed."""
 
 ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
-import json, os, random, select, shutil, socket, struct, subprocess, tempfile, threading, time
+import json, os, random, select, socket, struct, subprocess, threading, time
 from harness import *
-from test_fastcgi_hop import fastcgi_request, read_answer
+from app_instance import AppInstance
 from test_faults import Load, healthy, wait_until
 
-STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
-APP = os.path.join(os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
-                   "pf-account")
 CANCEL = "/api/v1/subscription/cancel"
 ATTEMPTS = 4  # fcgi/dispatch.c DISPATCH_ATTEMPTS: the first try and three retries
 
@@ -627,7 +624,7 @@ def server_completes(tag):
     return lambda m: m[:1] == b"C" and m[5:].rstrip(b"\0") == tag
 
 
-class ProxiedApp:
+class ProxiedApp(AppInstance):
     """A second pf-account (one process, one thread, so one connection)
     with the stack's configuration, PostgreSQL reached through a PgProxy
     and a short statement timeout; spoken to over FastCGI directly."""
@@ -636,34 +633,12 @@ class ProxiedApp:
 
     def __init__(self):
         self.proxy = PgProxy(int(DATABASE.split("port=")[1].split()[0]))
-        self.dir = tempfile.mkdtemp(prefix="pf-proxied-")
-        self.socket = os.path.join(self.dir, "app.sock")
-        lines = [l.rstrip("\n") for l in open(os.path.join(STACK_DIR, "pf-account.conf"))
-                 if l.split("=", 1)[0] not in ("PF_DATABASE", "PF_SOCKET", "PF_PROCESSES", "PF_THREADS",
-                                               "PF_STATEMENT_TIMEOUT_MS", "PF_SOCKET_GROUP")]
         # no connect_timeout: the app's default (2 s) bounds the connect
-        lines += [f"PF_DATABASE=host=127.0.0.1 port={self.proxy.port} user=postgres dbname=personaforge"
-                  " sslmode=disable gssencmode=disable application_name=pf-proxied",
-                  f"PF_SOCKET={self.socket}", "PF_PROCESSES=1", "PF_THREADS=1",
-                  f"PF_STATEMENT_TIMEOUT_MS={self.STATEMENT_TIMEOUT_MS}"]
-        config = os.path.join(self.dir, "pf-account.conf")
-        with open(config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(config, 0o600)
-        self.log = open(os.path.join(self.dir, "app.log"), "wb")
-        # the environment overrides the file: leave the suite's PF_DATABASE out
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
-        self.proc = subprocess.Popen([APP], env={**env, "PF_CONFIG": config},
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while not os.path.exists(self.socket):
-            assert self.proc.poll() is None, self.output()
-            assert time.time() < deadline, "the proxied app did not start"
-            time.sleep(0.05)
-
-    def output(self):
-        self.log.flush()
-        return open(self.log.name, "rb").read().decode(errors="replace")
+        super().__init__({"PF_DATABASE": f"host=127.0.0.1 port={self.proxy.port} user=postgres dbname=personaforge"
+                                         " sslmode=disable gssencmode=disable application_name=pf-proxied",
+                          "PF_THREADS": "1", "PF_STATEMENT_TIMEOUT_MS": str(self.STATEMENT_TIMEOUT_MS)},
+                         drop=("PF_SOCKET_GROUP",), name="pf-proxied", prefix="pf-proxied-")
+        self.start()
 
     def request(self, method, path, tok, body=None, key=None, timeout=20):
         """(Response, seconds) of one request."""
@@ -671,23 +646,9 @@ class ProxiedApp:
         if key is not None:
             headers["HTTP_IDEMPOTENCY_KEY"] = key
         data = json.dumps(body).encode() if body is not None else b""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         started = time.time()
-        try:
-            s.connect(self.socket)
-            s.sendall(fastcgi_request(method, path, data, headers))
-            try:
-                stdout, _ = read_answer(s, timeout=timeout)
-            except socket.timeout:
-                raise AssertionError(f"no answer within {timeout} s")
-        finally:
-            s.close()
-        elapsed = time.time() - started
-        head, _, payload = stdout.partition(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        status = int(lines[0].split("Status: ", 1)[1][:3])
-        hdrs = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
-        return Response(status, hdrs, payload), elapsed
+        status, hdrs, payload = self.ask(method, path, headers, data, timeout)
+        return Response(status, hdrs, payload), time.time() - started
 
     def cancel(self, uid, key, timeout=20):
         return self.request("POST", CANCEL, token(uid), {"reason": "other"}, key, timeout)
@@ -698,21 +659,7 @@ class ProxiedApp:
     def close(self):
         self.proxy.stalled = False
         self.proxy.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        super().close()
 
 
 def settle(app):

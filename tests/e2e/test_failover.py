@@ -33,12 +33,12 @@ started alone afterwards to look). Each scenario prints its counts."""
 ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import os, re, select, shutil, socket, subprocess, tempfile, threading, time
 from harness import *
+from app_instance import free_ports, write_config
 from test_billing_cycle import parse_summary
 
 SRC = os.environ.get("PF_SRC_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 STACK = os.path.join(SRC, "scripts", "stack")
 BUILD = os.environ.get("PF_BUILD_DIR", SRC)
-STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
 ROOT = os.getuid() == 0
 USERS = 8
 BEFORE_KILL = 2.0        # seconds of load before the primary is stopped
@@ -69,17 +69,6 @@ def run(args, timeout=60, **kw):
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
     assert p.returncode == 0, f"{args[:6]}: exit {p.returncode}: {p.stdout[-2000:]} {p.stderr[-2000:]}"
     return p.stdout
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def wait_until(pred, timeout, pause=0.05):
@@ -252,14 +241,10 @@ class App:
         public, internal = free_ports(2)
         self.public = f"http://127.0.0.1:{public}"
         self.internal = f"http://127.0.0.1:{internal}"
-        lines = [l.rstrip("\n") for l in open(os.path.join(STACK_DIR, "pf-account.conf"))
-                 if l.split("=", 1)[0] not in ("PF_DATABASE", "PF_SOCKET", "PF_PROCESSES", "PF_THREADS")]
-        lines += [f"PF_DATABASE={conninfo}", f"PF_SOCKET={self.dir}/run/app.sock",
-                  "PF_PROCESSES=1", "PF_THREADS=4"]
-        config = os.path.join(self.dir, "pf-account.conf")
-        with open(config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(config, 0o600)
+        # where scripts/stack start-app looks for it
+        write_config(os.path.join(self.dir, "pf-account.conf"),
+                     {"PF_DATABASE": conninfo, "PF_SOCKET": f"{self.dir}/run/app.sock",
+                      "PF_PROCESSES": "1", "PF_THREADS": "4"})
         # the environment overrides the config file: the suite's PF_DATABASE
         # (its main stack) must not reach this app
         self.env = {**os.environ, "PF_STACK_DIR": self.dir, "PF_PUBLIC_PORT": str(public),

@@ -11,78 +11,18 @@ sees its effect once."""
 ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import os, signal, socket, subprocess, tempfile, threading, time
 from harness import *
+from app_instance import APP, AppInstance, free_ports
 from test_billing_cycle import add_months, command, parse_summary
 from test_fastcgi_hop import fastcgi_request, read_answer
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-BUILD = os.environ.get("PF_BUILD_DIR", SRC)
-APP = os.path.join(BUILD, "pf-account")
-STACK_DIR = os.environ.get("PF_STACK_DIR", "/tmp/personaforge-stack")
 TOGGLES = ("subscription.cancel_scheduled", "subscription.resumed")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Instance:
-    """pf-account with the stack's configuration, listening on TCP."""
-
-    def __init__(self, workdir, name, **overrides):
-        self.name = name
-        self.port = free_port()
-        self.log_path = os.path.join(workdir, f"{name}.log")
-        self.config = os.path.join(workdir, f"{name}.conf")
-        settings = {"PF_LISTEN": f"127.0.0.1:{self.port}", "PF_FASTCGI_ALLOW": "127.0.0.1",
-                    "PF_PROCESSES": "1", "PF_THREADS": "4", "PF_SOCKET": f"{workdir}/{name}.unused.sock"}
-        settings.update(overrides)
-        lines = [l.rstrip("\n") for l in open(os.path.join(STACK_DIR, "pf-account.conf"))
-                 if l.split("=", 1)[0] not in settings]
-        lines += [f"{k}={v}" for k, v in settings.items()]
-        with open(self.config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(self.config, 0o600)
-        self.proc = None
-
-    def start(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
-        env["PF_CONFIG"] = self.config
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([APP], env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        assert wait_until(self.serving, 15), f"{self.name} did not start: {self.log()}"
-
-    def serving(self):
-        if self.proc.poll() is not None:
-            return False
-        try:
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
-        except OSError:
-            return False
-        try:
-            s.sendall(fastcgi_request("GET", "/healthz"))
-            stdout, _ = read_answer(s, timeout=2)
-            return stdout.startswith(b"Status: 200")
-        except (OSError, AssertionError):
-            return False
-        finally:
-            s.close()
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout)
-
-    def log(self):
-        try:
-            return open(self.log_path, errors="replace").read()[-2000:]
-        except OSError:
-            return ""
+def instance(workdir, name, **overrides):
+    """pf-account with the stack's configuration, listening on TCP (four
+    threads); not started."""
+    return AppInstance({"PF_THREADS": "4", **overrides}, tcp=True, workdir=workdir, name=name)
 
 
 class Cluster:
@@ -91,10 +31,10 @@ class Cluster:
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="pf-instances-")
         os.chmod(self.dir, 0o755)
-        self.instances = [Instance(self.dir, "a"), Instance(self.dir, "b")]
+        self.instances = [instance(self.dir, "a"), instance(self.dir, "b")]
         for i in self.instances:
-            i.start()
-        self.public_port, self.internal_port = free_port(), free_port()
+            i.start(timeout=15)
+        self.public_port, self.internal_port = free_ports(2)
         servers = " ".join(f"server 127.0.0.1:{i.port} max_fails=1 fail_timeout=1s;" for i in self.instances)
         self.env = {**os.environ, "PF_STACK_DIR": self.dir, "PF_PUBLIC_PORT": str(self.public_port),
                     "PF_INTERNAL_PORT": str(self.internal_port), "PF_APP_SERVERS": servers}
@@ -109,13 +49,13 @@ class Cluster:
         for i in self.instances:
             i.stop(signal.SIGKILL)
 
-    def connections_to(self, instance):
+    def connections_to(self, app):
         """Established TCP connections to the instance's port (/proc/net/tcp)."""
         count = 0
         for line in open("/proc/net/tcp").read().splitlines()[1:]:
             fields = line.split()
             local_port = int(fields[1].split(":")[1], 16)
-            if local_port == instance.port and fields[3] == "01":
+            if local_port == app.port and fields[3] == "01":
                 count += 1
         return count
 
@@ -229,11 +169,11 @@ def test_two_instances_and_two_billing_runners_serve_as_one():
 def test_rolling_restart_fails_no_request():
     users = [subscribe(plan="pro")[0] for _ in range(4)]
     with Cluster() as cluster, KeyedToggles(cluster.base, users) as load:
-        for instance in cluster.instances:
+        for i in cluster.instances:
             time.sleep(1)
-            instance.stop(signal.SIGTERM)
-            assert log_events(instance.log_path, "stopped"), instance.log()
-            instance.start()
+            assert i.stop(signal.SIGTERM, 15), f"{i.name} did not stop within 15 s: {i.output(2000)}"
+            assert log_events(i.log_path, "stopped"), i.output(2000)
+            i.start(timeout=15)
             # nginx tries a server it marked failed again after fail_timeout
             time.sleep(1.5)
         time.sleep(1)
@@ -268,18 +208,16 @@ def test_a_killed_instance_leaves_the_other_serving():
 
 def test_tcp_peers_outside_the_allow_list_are_refused():
     workdir = tempfile.mkdtemp(prefix="pf-allow-")
-    instance = Instance(workdir, "allow", PF_FASTCGI_ALLOW="127.0.0.2/32, ::1")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
-    env["PF_CONFIG"] = instance.config
-    instance.proc = subprocess.Popen([APP], env=env, stdout=open(instance.log_path, "ab"),
-                                     stderr=subprocess.STDOUT)
+    app = instance(workdir, "allow", PF_FASTCGI_ALLOW="127.0.0.2/32, ::1")
+    # not start()'s wait: its /healthz comes from 127.0.0.1, which is refused
+    app.start(wait=False)
     try:
         def ask(source):
             s = socket.socket()
             s.bind((source, 0))
             s.settimeout(3)
             try:
-                s.connect(("127.0.0.1", instance.port))
+                s.connect(("127.0.0.1", app.port))
                 s.sendall(fastcgi_request("GET", "/healthz"))
                 return read_answer(s, timeout=3)[0]
             except (OSError, AssertionError):
@@ -287,13 +225,13 @@ def test_tcp_peers_outside_the_allow_list_are_refused():
             finally:
                 s.close()
 
-        assert wait_until(lambda: ask("127.0.0.2") is not None, 15), instance.log()
+        assert wait_until(lambda: ask("127.0.0.2") is not None, 15), app.output(2000)
         assert ask("127.0.0.2").startswith(b"Status: 200")
         assert ask("127.0.0.1") is None         # closed unanswered
         assert wait_until(lambda: any(e["refused_outside_allow_list"] > 0 for e in log_events(
-            instance.log_path, "fastcgi_connections_closed")), 3), instance.log()
+            app.log_path, "fastcgi_connections_closed")), 3), app.output(2000)
     finally:
-        instance.stop(signal.SIGKILL)
+        app.stop(signal.SIGKILL)
 
 
 def test_bad_listen_settings_stop_the_start():
@@ -306,8 +244,7 @@ def test_bad_listen_settings_stop_the_start():
             ("PF_FASTCGI_ALLOW", "nginx.internal", "PF_FASTCGI_ALLOW: an entry is not a numeric"),
             ("PF_FASTCGI_ALLOW", "10.0.0.0/33", "PF_FASTCGI_ALLOW: a prefix length is out of range"),
             ("PF_FASTCGI_ALLOW", " , ", "PF_LISTEN needs PF_FASTCGI_ALLOW")]:
-        instance = Instance(workdir, "bad", **{key: value})
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
-        env["PF_CONFIG"] = instance.config
-        p = subprocess.run([APP], env=env, capture_output=True, text=True, timeout=10)
+        # run here, not start()ed: what it says on stderr alone is checked
+        app = instance(workdir, "bad", **{key: value})
+        p = subprocess.run([APP], env=app.env, capture_output=True, text=True, timeout=10)
         assert p.returncode == 2 and says in p.stderr, (key, value, p.returncode, p.stderr)

@@ -9,8 +9,7 @@ the others."""
 ORDER = 1  # disturbs the stack: after the tests that need it quiet (run.py)
 import os, signal, socket, subprocess, tempfile, threading, time, json, shutil
 from harness import *
-from test_fastcgi_hop import fastcgi_request, read_answer
-from test_instances import Instance, free_port
+from app_instance import AppInstance, free_ports
 
 POOL_SIZE = 2
 
@@ -21,7 +20,7 @@ class Bouncer:
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="pf-bouncer-")
-        self.port = free_port()
+        self.port = free_ports(1)[0]
         pg_port = dict(kv.split("=", 1) for kv in DATABASE.split())["port"]
         with open(os.path.join(self.dir, "users.txt"), "w") as f:
             f.write('"postgres" ""\n')
@@ -100,15 +99,9 @@ def fastcgi(instance, method, path, tok, body=None, key=None):
     headers = {"HTTP_AUTHORIZATION": "Bearer " + tok}
     if key:
         headers["HTTP_IDEMPOTENCY_KEY"] = key
-    s = socket.create_connection(("127.0.0.1", instance.port), timeout=10)
-    try:
-        s.sendall(fastcgi_request(method, path, body=json.dumps(body).encode() if body else b"",
-                                  headers=headers))
-        stdout, _ = read_answer(s, timeout=10)
-    finally:
-        s.close()
-    head, _, payload = stdout.partition(b"\r\n\r\n")
-    return int(head.split(b"Status: ", 1)[1][:3]), json.loads(payload) if payload else None
+    status, _, payload = instance.ask(method, path, headers, json.dumps(body).encode() if body else b"",
+                                      timeout=10)
+    return status, json.loads(payload) if payload else None
 
 
 def toggles(instance, users, rounds):
@@ -138,10 +131,10 @@ def test_transaction_pooling_with_unnamed_statements_keeps_every_rule():
     users = [subscribe(plan="pro")[0] for _ in range(8)]
     workdir = tempfile.mkdtemp(prefix="pf-pooled-")
     with Bouncer() as bouncer:
-        instance = Instance(workdir, "pooled", PF_DATABASE=bouncer.conninfo,
-                            PF_DATABASE_POOLING="transaction", PF_THREADS="8",
-                            PF_STATEMENT_TIMEOUT_MS="1000")
-        instance.start()
+        instance = AppInstance({"PF_DATABASE": bouncer.conninfo, "PF_DATABASE_POOLING": "transaction",
+                                "PF_THREADS": "8", "PF_STATEMENT_TIMEOUT_MS": "1000"},
+                               tcp=True, workdir=workdir, name="pooled")
+        instance.start(timeout=15)
         try:
             statuses = toggles(instance, users, 10)
             assert statuses and all(s == 200 for s in statuses), sorted(set(statuses))
@@ -168,7 +161,7 @@ def test_transaction_pooling_with_unnamed_statements_keeps_every_rule():
             assert status == 503 and body["code"] == "unavailable", (status, body)
             assert 0.8 < took < 3, took
         finally:
-            instance.stop(signal.SIGTERM)
+            instance.stop(signal.SIGTERM, 15)
     assert check_consistency() == []
 
 
@@ -178,22 +171,16 @@ def test_named_statements_break_under_transaction_pooling():
     users = [subscribe(plan="pro")[0] for _ in range(8)]
     workdir = tempfile.mkdtemp(prefix="pf-pooled-")
     with Bouncer() as bouncer:
-        instance = Instance(workdir, "named", PF_DATABASE=bouncer.conninfo, PF_THREADS="8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PF_")}
-        env["PF_CONFIG"] = instance.config
-        instance.proc = subprocess.Popen([instance_app()], env=env, stdout=open(instance.log_path, "ab"),
-                                         stderr=subprocess.STDOUT)
+        instance = AppInstance({"PF_DATABASE": bouncer.conninfo, "PF_THREADS": "8"},
+                               tcp=True, workdir=workdir, name="named")
+        # not start()'s wait for /healthz: the port listening is enough here
+        instance.start(wait=False)
         try:
-            assert wait_until(lambda: listening(instance.port), 15), instance.log()
+            assert wait_until(lambda: listening(instance.port), 15), instance.output(2000)
             statuses = toggles(instance, users, 4)
             assert any(s != 200 for s in statuses), "named statements worked through a transaction pool"
         finally:
             instance.stop(signal.SIGKILL)
-
-
-def instance_app():
-    from test_instances import APP
-    return APP
 
 
 def listening(port):
