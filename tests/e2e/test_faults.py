@@ -31,11 +31,15 @@ def healthy():
 
 
 class Load:
-    """Background clients toggling cancel/resume with idempotency keys and
-    reading the account; remembers every answer."""
+    """Background clients toggling cancel/resume, each request with a fresh
+    Idempotency-Key, each client pausing `pause` seconds between requests
+    (0: none); remembers every answer as (status, seconds, Retry-After,
+    user, path, key), status "conn" when the connection failed. Shared
+    with test_db_faults.py."""
 
-    def __init__(self, users, threads=4):
+    def __init__(self, users, threads=4, pause=0):
         self.users = users
+        self.pause = pause
         self.stop = threading.Event()
         self.answers = []
         self.lock = threading.Lock()
@@ -57,6 +61,27 @@ class Load:
             with self.lock:
                 self.answers.append((status, time.time() - started, retry_after, uid, path, key))
             n += 1
+            if self.pause:
+                self.stop.wait(self.pause)
+
+    def retry_failed(self):
+        """A client retrying each failed call (502, 503, no connection) with
+        the same key gets one answer per key: 200, or 409 when the toggle
+        it asked for no longer applies."""
+        for status, _, _, uid, path, key in self.answers:
+            if status in (502, 503, "conn"):
+                r = post(path, token(uid), headers={"Idempotency-Key": key})
+                assert r.status in (200, 409), r
+
+    def check_toggles(self):
+        """Each effect applied at most once: every user's audit trail
+        explains its final state (an odd number of toggles leaves it
+        cancelled)."""
+        for uid in self.users:
+            sub = get("/api/v1/account", token(uid)).json["subscription"]
+            changes = int(sql_value("""SELECT count(*) FROM audit_log WHERE user_id = :'p1'
+                                       AND action IN ('subscription.cancel_scheduled', 'subscription.resumed')""", uid))
+            assert sub["cancel_at_period_end"] == (changes % 2 == 1), (uid, changes, sub)
 
     def __enter__(self):
         for t in self.threads:
@@ -120,16 +145,8 @@ def test_app_killed_with_sigkill_then_restarted_loses_nothing():
         time.sleep(0.3)
     # a client retrying its failed calls with the same key gets one answer per
     # key and each effect at most once
-    for status, _, _, uid, path, key in load.answers:
-        if status in (502, 503, "conn"):
-            r = post(path, token(uid), headers={"Idempotency-Key": key})
-            assert r.status in (200, 409), r
-    for uid in users:
-        sub = get("/api/v1/account", token(uid)).json["subscription"]
-        changes = int(sql_value("""SELECT count(*) FROM audit_log WHERE user_id = :'p1'
-                                   AND action IN ('subscription.cancel_scheduled', 'subscription.resumed')""", uid))
-        # the audit trail explains the final state: an odd number of toggles leaves it cancelled
-        assert sub["cancel_at_period_end"] == (changes % 2 == 1), (uid, changes, sub)
+    load.retry_failed()
+    load.check_toggles()
     assert check_consistency() == []
 
 
