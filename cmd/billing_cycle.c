@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "account.h"
 #include "auth_subject.h"
+#include "command_line.h"
 #include "db.h"
 #include "json_memory.h"
 #include "pf_time.h"
@@ -87,16 +88,6 @@ enum user_outcome {
 	USER_FAILED,
 	USER_UNAVAILABLE,
 };
-
-/* Set by SIGINT/SIGTERM: finish the current user's transaction, then stop. */
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void
 usage(FILE *f)
@@ -169,13 +160,9 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 		const char *arg = argv[i];
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
+		if (command_line_answered("pf-billing-cycle", arg, usage))
 			return -1;
-		} else if (strcmp(arg, "--version") == 0) {
-			printf("pf-billing-cycle %s\n", PACKAGE_VERSION);
-			return -1;
-		} else if (strcmp(arg, "--dry-run") == 0) {
+		if (strcmp(arg, "--dry-run") == 0) {
 			opt->dry_run = true;
 			continue;
 		} else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
@@ -220,8 +207,7 @@ parse_options(int argc, char **argv, struct cycle_options *opt)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "pf-billing-cycle: bad argument: %s\n", argv[i]);
-	usage(stderr);
+	command_line_bad_argument("pf-billing-cycle", argv[i], usage);
 	return EXIT_USAGE;
 }
 
@@ -605,7 +591,6 @@ main(int argc, char **argv)
 	struct cycle_options opt;
 	struct cycle_summary sum;
 	struct user_list locked = {NULL, 0, 0};
-	struct sigaction sa;
 	struct db db;
 	const char *timeout_env = getenv("PF_STATEMENT_TIMEOUT_MS");
 	long timeout_ms = CYCLE_DEFAULT_TIMEOUT_MS;
@@ -624,10 +609,8 @@ main(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out_options;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT/SIGTERM: finish the current user's transaction, then stop */
+	command_line_stop_on_signals();
 
 	db_init(&db, opt.conninfo, (int)timeout_ms);
 	if (db_ensure(&db) != PF_OK) {

@@ -34,6 +34,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "app_config.h"
+#include "command_line.h"
 #include "db.h"
 #include "mail_message.h"
 #include "mail_text.h"
@@ -100,16 +101,6 @@ struct upload {
 	size_t len;
 	size_t sent;
 };
-
-/* Set by SIGINT/SIGTERM: finish the message in hand, then stop. */
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void
 usage(FILE *f)
@@ -699,28 +690,21 @@ int
 main(int argc, char **argv)
 {
 	struct mailer *m;
-	struct sigaction sa;
 	int i, ret = EXIT_USAGE;
 
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return EXIT_USAGE;
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--once") == 0) {
-			m->once = true;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+		if (command_line_answered("pf-mailer", argv[i], usage)) {
 			ret = EXIT_DONE;
-			goto out_free;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("pf-mailer %s\n", PACKAGE_VERSION);
-			ret = EXIT_DONE;
-			goto out_free;
-		} else {
-			fprintf(stderr, "pf-mailer: bad argument: %s\n", argv[i]);
-			usage(stderr);
 			goto out_free;
 		}
+		if (strcmp(argv[i], "--once") != 0) {
+			command_line_bad_argument("pf-mailer", argv[i], usage);
+			goto out_free;
+		}
+		m->once = true;
 	}
 	if (config_load_mail(&m->cfg, PF_MAIL_TEMPLATE_DIR) != 0)
 		goto out_free;
@@ -733,10 +717,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "pf-mailer: libcurl refused the SMTP settings\n");
 		goto out_curl;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;   /* no SA_RESTART: poll() returns at once */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT/SIGTERM: finish the message in hand, then stop */
+	command_line_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);
 
 	db_init(&m->db, m->cfg.database, m->cfg.statement_timeout_ms);
