@@ -186,6 +186,30 @@ notice_to_log(void *arg, const char *message)
 	log_db_failure(LOG_WARN, "db_notice", "a notice from the server", message);
 }
 
+/* PQconnectdbParams() with the notice processor in place from the start.
+ * A server message that arrives as the connection is being made (a backend
+ * terminated just after it said it was ready: "FATAL: terminating
+ * connection due to administrator command") is parsed inside the connect
+ * call, and libpq's default processor would print it on stderr, which is
+ * the JSON log. So the connection is started without waiting
+ * (PQconnectStartParams), the processor set, and PQreset() makes it as
+ * PQconnectdbParams would: blocking, with connect_timeout per host and the
+ * next host of a multi-host conninfo tried, the processor kept. The cost is
+ * the started attempt it abandons: one connect the server sees close
+ * before its startup packet (no log line there), per connection made. */
+static PGconn *
+connect_with_notices_logged(const char *const *keys, const char *const *values)
+{
+	PGconn *conn = PQconnectStartParams(keys, values, 1);
+
+	if (conn == NULL)
+		return NULL;
+	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+	if (PQstatus(conn) != CONNECTION_BAD)
+		PQreset(conn);
+	return conn;
+}
+
 enum pf_error
 db_ensure(struct db *db)
 {
@@ -198,7 +222,7 @@ db_ensure(struct db *db)
 		return PF_OK;
 	db_close(db);
 	db->timed_out = false;
-	db->conn = PQconnectdbParams(keys, values, 1);
+	db->conn = connect_with_notices_logged(keys, values);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		/* The message may carry the host but never the password. */
 		log_db_failure(LOG_WARN, "db_connect_failed", "connect",
@@ -206,7 +230,6 @@ db_ensure(struct db *db)
 		db_close(db);
 		return PF_ERR_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(db->conn, notice_to_log, NULL);
 	err = session_prepare(db);
 	if (err != PF_OK) {
 		db_close(db);

@@ -490,8 +490,10 @@ class PgProxy:
         self.rules = []          # [direction, predicate, times left]
         self.lock = threading.Lock()
         self.connections = 0
+        self.sessions = 0           # connections over which a client spoke
         self.resets = 0
         self.pairs = []
+        self.after_ready = b""      # sent once, right behind a server's first ReadyForQuery
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
     def accept_loop(self):
@@ -555,6 +557,12 @@ class PgProxy:
                         break
                     messages.append(buf[:size])
                     buf = buf[size:]
+                    if startup:
+                        # libpq's abandoned first attempt (lib/db.c,
+                        # connect_with_notices_logged) connects but never says
+                        # anything: a session begins with this message
+                        with self.lock:
+                            self.sessions += 1
                     startup = False
                 while self.stalled and not self.closed:
                     time.sleep(0.02)
@@ -566,6 +574,9 @@ class PgProxy:
                         self.abort(pair)
                         return
                     out += m
+                    if direction == "server" and m[:1] == b"Z" and self.after_ready:
+                        with self.lock:
+                            out, self.after_ready = out + self.after_ready, b""
                 dst.sendall(out)
         except OSError:
             pass
@@ -606,8 +617,9 @@ class ProxiedApp(AppInstance):
 
     STATEMENT_TIMEOUT_MS = 500
 
-    def __init__(self):
+    def __init__(self, after_ready=b""):
         self.proxy = PgProxy(int(DATABASE.split("port=")[1].split()[0]))
+        self.proxy.after_ready = after_ready
         # no connect_timeout: the app's default (2 s) bounds the connect
         super().__init__({"PF_DATABASE": f"host=127.0.0.1 port={self.proxy.port} user=postgres dbname=personaforge"
                                          " sslmode=disable gssencmode=disable application_name=pf-proxied",
@@ -718,11 +730,11 @@ def test_db_connection_reset_before_commit_reconnects_or_answers_503_with_nothin
         expect(app.request("GET", "/api/v1/account", token(uid))[0], 200)
         # once: reset at the request's first statement naming the user; the
         # app runs the transaction again on a new connection
-        before = app.proxy.connections
+        before = app.proxy.sessions
         app.proxy.reset_when("client", mentions_user, times=1)
         r, elapsed = app.cancel(uid, key)
         expect(r, 200)
-        assert app.proxy.resets == 1 and app.proxy.connections == before + 1
+        assert app.proxy.resets == 1 and app.proxy.sessions == before + 1
         assert effects(uid) == ONCE, effects(uid)
         # twice in one request: 503 at once, nothing applied
         uid, _ = subscribe(plan="pro")
@@ -778,3 +790,24 @@ def test_db_connection_reset_at_commit_answers_503_and_the_key_applies_once():
         assert replay.raw.decode() == stored
         assert effects(uid) == ONCE, effects(uid)
     assert check_consistency() == []
+
+
+def error_response(severity, sqlstate, message):
+    fields = b"".join(code + text.encode() + b"\0" for code, text in
+                      ((b"S", severity), (b"V", severity), (b"C", sqlstate), (b"M", message)))
+    return b"E" + struct.pack(">I", len(fields) + 5) + fields + b"\0"
+
+
+def test_a_server_message_while_connecting_is_logged_as_json():
+    # a backend terminated just after its ReadyForQuery: the FATAL arrives
+    # in the same read as the connection's last message, and libpq parses it
+    # inside the connect call, before PQconnectdbParams returns; its default
+    # notice processor would print it as plain text on stderr (the JSON log)
+    fatal = error_response("FATAL", "57P01", "terminating connection due to administrator command")
+    uid, _ = subscribe(plan="pro")
+    with ProxiedApp(after_ready=fatal) as app:
+        expect(app.request("GET", "/api/v1/account", token(uid))[0], 200)
+        assert app.proxy.after_ready == b"", "the proxy never saw a connection become ready"
+        notices = [e for e in log_events(app.log_path, "db_notice")
+                   if "administrator command" in e.get("message", "")]
+        assert notices, app.output(3000)
