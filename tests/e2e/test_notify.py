@@ -4,8 +4,9 @@ connection works (so nginx is not sent to a socket that is not there yet,
 and units ordered after it find it answering), STATUS= while it waits for
 the database, STOPPING=1 when SIGTERM starts the drain. The app runs with
 the stack's configuration on a socket of its own."""
-import os, signal, socket, subprocess, tempfile, threading, time
+import contextlib, os, signal, socket, subprocess, tempfile, threading, time
 from harness import *
+from app_instance import free_ports
 
 BUILD = os.environ.get("PF_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 APP = os.path.join(BUILD, "pf-account")
@@ -17,27 +18,22 @@ def receive(sock, timeout):
     return sock.recv(4096).decode()
 
 
-def test_ready_and_stopping_notifications():
+@contextlib.contextmanager
+def app_under_notify(**settings):
+    """The app started as systemd would start it (NOTIFY_SOCKET), on a
+    socket of its own: yields (process, the notify socket, the app's
+    socket path); the app is killed at the end if it is still running."""
     with tempfile.TemporaryDirectory() as tmp:
         notify_path = os.path.join(tmp, "notify")
         app_socket = os.path.join(tmp, "app.sock")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify_path)
         env = {**os.environ, "PF_CONFIG": CONFIG, "PF_SOCKET": app_socket,
-               "NOTIFY_SOCKET": notify_path, "PF_PROCESSES": "1", "PF_THREADS": "2"}
+               "NOTIFY_SOCKET": notify_path, "PF_PROCESSES": "1", "PF_THREADS": "2", **settings}
         env.pop("PF_LISTEN", None)
         proc = subprocess.Popen([APP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            message = receive(sock, 20)
-            assert message == "READY=1", message
-            # ready means listening: a connection is accepted at once
-            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            client.connect(app_socket)
-            client.close()
-            proc.send_signal(signal.SIGTERM)
-            message = receive(sock, 20)
-            assert message == "STOPPING=1", message
-            assert proc.wait(timeout=30) == 0
+            yield proc, sock, app_socket
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -45,12 +41,22 @@ def test_ready_and_stopping_notifications():
             sock.close()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def connects(app_socket):
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(app_socket)
+    client.close()
+
+
+def test_ready_and_stopping_notifications():
+    with app_under_notify() as (proc, sock, app_socket):
+        message = receive(sock, 20)
+        assert message == "READY=1", message
+        # ready means listening: a connection is accepted at once
+        connects(app_socket)
+        proc.send_signal(signal.SIGTERM)
+        message = receive(sock, 20)
+        assert message == "STOPPING=1", message
+        assert proc.wait(timeout=30) == 0
 
 
 class Forwarder:
@@ -97,22 +103,13 @@ class Forwarder:
 
 def test_ready_waits_until_the_database_answers():
     pg = dict(item.split("=", 1) for item in DATABASE.split())
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        notify_path = os.path.join(tmp, "notify")
-        app_socket = os.path.join(tmp, "app.sock")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(notify_path)
-        env = {**os.environ, "PF_CONFIG": CONFIG, "PF_SOCKET": app_socket,
-               "NOTIFY_SOCKET": notify_path, "PF_PROCESSES": "1", "PF_THREADS": "2",
-               "PF_DATABASE": f"host=127.0.0.1 port={port} user={pg['user']} "
-                              f"dbname={pg['dbname']} connect_timeout=2"}
-        env.pop("PF_LISTEN", None)
-        proc = subprocess.Popen([APP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        forwarder = None
+    port = free_ports(1)[0]
+    conninfo = f"host=127.0.0.1 port={port} user={pg['user']} dbname={pg['dbname']} connect_timeout=2"
+    forwarder = None
+    with app_under_notify(PF_DATABASE=conninfo) as (proc, sock, app_socket):
         try:
-            # nothing listens at the database's address: it says why it waits,
-            # and stays not ready
+            # nothing listens at the database's address: it says why it
+            # waits, and stays not ready
             message = receive(sock, 20)
             assert message.startswith("STATUS=waiting for the database"), message
             end = time.time() + 2.5
@@ -122,22 +119,15 @@ def test_ready_waits_until_the_database_answers():
                 except socket.timeout:
                     break
                 assert message.startswith("STATUS="), message
-            # meanwhile the socket listens: nginx's health check would get an answer
-            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            client.connect(app_socket)
-            client.close()
+            # meanwhile the socket listens: nginx's health check gets an answer
+            connects(app_socket)
             forwarder = Forwarder(port, (pg["host"], int(pg["port"])))
             end = time.time() + 20
-            message = ""
             while message != "READY=1" and time.time() < end:
                 message = receive(sock, max(0.05, end - time.time()))
             assert message == "READY=1", message
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
             if forwarder is not None:
                 forwarder.close()
-            sock.close()
