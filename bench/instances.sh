@@ -127,7 +127,8 @@ start_instance() { # name port threads [KEY=VALUE ...]
 	disown "$pid" # killed at the end without the shell reporting it
 	instance_pids="$instance_pids $pid"
 	i=0
-	until grep -q 'pf-account: listening on' "$dir/instance-$name.log" 2>/dev/null; do
+	# ready: the socket listens and a database connection works (fcgi/main.c)
+	until grep -q '"event":"ready"' "$dir/instance-$name.log" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
 			say "instance $name did not start: $(tail -n 5 "$dir/instance-$name.log")"
