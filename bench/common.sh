@@ -280,3 +280,26 @@ run_pgbench() { # label template
 own_checkpoints() {
 	grep 'checkpoint starting: ' "$dir/pg/server.log" 2>/dev/null | grep -vc 'immediate force'
 }
+
+# The end of a benchmark: prints $table; outside smoke mode keeps it, with
+# every run, in bench/results-<prefix><time>.txt; in smoke mode prints the
+# checks' totals; fails if a check failed.
+bench_finish() { # file-name prefix ("" or "instances-")
+	echo
+	echo "$table"
+	if [ $smoke = 0 ]; then
+		out="$src/bench/results-$1$(date +%Y%m%d-%H%M%S).txt"
+		{
+			echo "$table"
+			echo
+			echo "every run, in order (label, connections, req/s, p50 ms, p99 ms, errors):"
+			cat "$results"
+		} >"$out"
+		echo
+		echo "written to $out"
+	fi
+	if [ $smoke = 1 ]; then
+		echo "bench-smoke: $passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ]
+}

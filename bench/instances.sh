@@ -327,20 +327,4 @@ END {
   printf "access log, but for 499 (wrk closing its connections at the end of a run, requests in flight; %d in all,\n", closed_all
   printf "at most %d a run). checkpoints PostgreSQL began itself during the runs (each write run starts after one): %d\n", conns, checkpoints
 }' "$results" "$nonok" "$by_round")
-echo
-echo "$table"
-if [ $smoke = 0 ]; then
-	out="$src/bench/results-instances-$(date +%Y%m%d-%H%M%S).txt"
-	{
-		echo "$table"
-		echo
-		echo "every run, in order (label, connections, req/s, p50 ms, p99 ms, errors):"
-		cat "$results"
-	} >"$out"
-	echo
-	echo "written to $out"
-fi
-if [ $smoke = 1 ]; then
-	echo "bench-smoke: $passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+bench_finish "instances-"

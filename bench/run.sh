@@ -212,20 +212,4 @@ END {
         rl ? m_rps["read" SUBSEP hi] / rl : 0, wl ? m_rps["write" SUBSEP hi] / wl : 0
   }
 }' "$results")
-echo
-echo "$table"
-if [ $smoke = 0 ]; then
-	out="$src/bench/results-$(date +%Y%m%d-%H%M%S).txt"
-	{
-		echo "$table"
-		echo
-		echo "every run, in order (label, connections, req/s, p50 ms, p99 ms, errors):"
-		cat "$results"
-	} >"$out"
-	echo
-	echo "written to $out"
-fi
-if [ $smoke = 1 ]; then
-	echo "bench-smoke: $passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+bench_finish ""

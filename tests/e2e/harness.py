@@ -200,6 +200,28 @@ def wait_until(pred, timeout, step=0.05):
     return bool(pred())
 
 
+class LoadThreads:
+    """A load of threads run as a context: started on entry, told to stop
+    (self.stop) and joined on exit, each for at most JOIN_SECONDS (None: for
+    as long as it takes). Subclasses fill self.threads."""
+
+    JOIN_SECONDS = None
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.threads = []
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(self.JOIN_SECONDS)
+
+
 def child_pids(ppid):
     """PIDs of the processes whose parent is ppid (what `pgrep -P` prints),
     read from /proc, so that the tests need no procps."""

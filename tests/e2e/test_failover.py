@@ -291,15 +291,17 @@ class App:
             return ""
 
 
-class Load:
+class Load(LoadThreads):
     """One client thread per user toggling cancel and resume: each operation
     has a fresh Idempotency-Key and is retried with the same key after any
     answer but 200 or 409, until one of those comes (or OP_DEADLINE)."""
 
+    JOIN_SECONDS = OP_DEADLINE + 10
+
     def __init__(self, app, users):
         self.app = app
         self.users = users
-        self.stop = threading.Event()
+        super().__init__()
         self.lock = threading.Lock()
         self.attempts = []   # (started, answered, status, retry_after, uid, key)
         self.confirmed = []  # (answered, uid, path, key, status, sent), per user in order
@@ -336,15 +338,6 @@ class Load:
                     return
                 time.sleep(RETRY_PAUSE)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(OP_DEADLINE + 10)
 
 
 def billing_cycle(conninfo, now, users, timeout=60):

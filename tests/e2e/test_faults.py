@@ -30,7 +30,7 @@ def healthy():
         return False
 
 
-class Load:
+class Load(LoadThreads):
     """Background clients toggling cancel/resume, each request with a fresh
     Idempotency-Key, each client pausing `pause` seconds between requests
     (0: none); remembers every answer as (status, seconds, Retry-After,
@@ -40,7 +40,7 @@ class Load:
     def __init__(self, users, threads=4, pause=0):
         self.users = users
         self.pause = pause
-        self.stop = threading.Event()
+        super().__init__()
         self.answers = []
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
@@ -83,15 +83,6 @@ class Load:
                                        AND action IN ('subscription.cancel_scheduled', 'subscription.resumed')""", uid))
             assert sub["cancel_at_period_end"] == (changes % 2 == 1), (uid, changes, sub)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join()
 
 
 def test_postgres_stopped_under_load_answers_503_then_recovers():

@@ -60,15 +60,17 @@ class Cluster:
         return count
 
 
-class KeyedToggles:
+class KeyedToggles(LoadThreads):
     """Clients toggling cancel/resume through the cluster's nginx, each
     operation with a fresh Idempotency-Key, retried with the same key after
     any answer but 200; and readers of the account. Counts every attempt."""
 
+    JOIN_SECONDS = 60
+
     def __init__(self, base, users, writers=4, readers=2):
         self.base = base
         self.users = users
-        self.stop = threading.Event()
+        super().__init__()
         self.lock = threading.Lock()
         self.sent = self.failed = self.reads = self.read_failures = 0
         self.failures = []
@@ -116,15 +118,6 @@ class KeyedToggles:
                     self.read_failures += 1
                     self.failures.append((status, repr(r)[:200]))
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
 
     def check_effects(self):
         """Each confirmed operation happened once: a user's audit trail holds
